@@ -1,0 +1,452 @@
+"""Chart builders shared by the notebooks, with one altair theme.
+
+Every builder takes an analysed frame (aggregated already: a chart never embeds raw
+samples, so reports stay small) and returns an altair chart that is interactive
+where it helps (tooltips, zoom and pan on time axes). Importing this module
+registers and enables the ``perflab`` theme and, inside a report run, the offline
+renderer of :mod:`perflab.vega`.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import altair as alt
+import polars as pl
+
+from perflab.frames import FrameLike, as_frame
+
+__all__ = [
+    "PALETTE",
+    "SEVERITY_COLORS",
+    "Table",
+    "compare_bars",
+    "distribution",
+    "latency_bands",
+    "slo_burn",
+    "table",
+    "trend_lines",
+]
+
+PALETTE = ["#2563eb", "#f97316", "#16a34a", "#dc2626", "#9333ea", "#0891b2", "#ca8a04", "#db2777"]
+SEVERITY_COLORS = {
+    "critical": "#7f1d1d",
+    "high": "#dc2626",
+    "medium": "#f59e0b",
+    "low": "#2563eb",
+    "info": "#6b7280",
+}
+_FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
+
+
+@alt.theme.register("perflab", enable=True)
+def _theme() -> alt.theme.ThemeConfig:
+    return {
+        "config": {
+            "font": _FONT,
+            "view": {"stroke": None, "continuousWidth": 640, "continuousHeight": 220},
+            "range": {"category": PALETTE},
+            "axis": {
+                "labelColor": "#374151",
+                "titleColor": "#111827",
+                "gridColor": "#e5e7eb",
+                "domainColor": "#9ca3af",
+                "labelFontSize": 11,
+                "titleFontSize": 12,
+            },
+            "legend": {"labelFontSize": 11, "titleFontSize": 12, "orient": "top"},
+            "title": {"fontSize": 14, "anchor": "start", "color": "#111827"},
+            "header": {"labelFontSize": 12, "labelAnchor": "start"},
+        }
+    }
+
+
+try:  # the offline renderer lives below the report pipeline, so reports draw offline
+    from perflab import vega as _vega
+
+    _vega.activate()
+except ImportError:  # pragma: no cover - only while the package is partially installed
+    pass
+
+
+def _series_label(df: pl.DataFrame, by: Sequence[str]) -> pl.DataFrame:
+    """Add a ``series`` column joining the ``by`` columns (``name`` when empty)."""
+    cols = [c for c in by if c in df.columns] or ["name"]
+    return df.with_columns(
+        pl.concat_str(
+            [pl.col(c).cast(pl.String).fill_null("–") for c in cols], separator=" · "
+        ).alias("series")
+    )
+
+
+def latency_bands(
+    windows: FrameLike,
+    *,
+    by: Sequence[str] = ("name",),
+    time: str = "window_start",
+    unit: str = "ms",
+    title: str = "Latency over time",
+) -> alt.FacetChart:
+    """Per-window p50 line inside a p50–p99 band with the p95 line, one panel per series.
+
+    Parameters
+    ----------
+    windows : frame-like
+        Output of :func:`perflab.monitoring.summarize` with ``every=`` set: columns
+        ``window_start``, ``p50``, ``p95``, ``p99`` and the ``by`` columns.
+    by : sequence of str
+        Columns that name a series (one panel each).
+    unit : str
+        Unit of the values, for the axis title.
+
+    Examples
+    --------
+    >>> from datetime import datetime
+    >>> w = pl.DataFrame({"name": ["a", "a"], "p50": [1.0, 2], "p95": [2.0, 3],
+    ...     "p99": [3.0, 5], "window_start": [datetime(2026, 1, 1), datetime(2026, 1, 2)]})
+    >>> latency_bands(w).to_dict()["facet"]["row"]["field"]
+    'series'
+    """
+    df = _series_label(as_frame(windows), by).select("series", time, "p50", "p95", "p99")
+    base = alt.Chart().encode(
+        x=alt.X(f"{time}:T", title=None),
+        tooltip=[
+            alt.Tooltip("series:N"),
+            alt.Tooltip(f"{time}:T", title="window", format="%H:%M %d %b"),
+            alt.Tooltip("p50:Q", format=",.1f"),
+            alt.Tooltip("p95:Q", format=",.1f"),
+            alt.Tooltip("p99:Q", format=",.1f"),
+        ],
+    )
+    band = base.mark_area(opacity=0.18, color=PALETTE[0]).encode(
+        y=alt.Y("p50:Q", title=f"latency ({unit})"), y2="p99:Q"
+    )
+    lines = (
+        base.transform_fold(["p50", "p95", "p99"], as_=["percentile", "value"])
+        .mark_line(strokeWidth=1.6)
+        .encode(
+            y=alt.Y("value:Q", title=f"latency ({unit})"),
+            color=alt.Color(
+                "percentile:N",
+                scale=alt.Scale(
+                    domain=["p50", "p95", "p99"], range=[PALETTE[0], PALETTE[1], PALETTE[3]]
+                ),
+            ),
+            strokeDash=alt.condition(
+                "datum.percentile == 'p99'", alt.value([4, 3]), alt.value([1, 0])
+            ),
+        )
+    )
+    zoom = alt.selection_interval(bind="scales", encodings=["x"])
+    layered = alt.layer(band, lines.add_params(zoom)).properties(width=640, height=160)
+    return (
+        layered.facet(row=alt.Row("series:N", title=None), data=df)
+        .resolve_scale(y="independent")
+        .properties(title=title)
+    )
+
+
+def distribution(
+    samples: FrameLike,
+    *,
+    by: Sequence[str] = ("name",),
+    value: str = "value",
+    bins: int = 60,
+    unit: str = "ms",
+    title: str = "Distribution",
+) -> alt.Chart:
+    """Histogram of values on a log scale, one coloured outline per series.
+
+    Binning happens here in polars (log-spaced edges), so only ``bins`` rows per
+    series reach the chart whatever the number of samples.
+
+    Examples
+    --------
+    >>> s = pl.DataFrame({"name": ["a"] * 100, "value": [float(i + 1) for i in range(100)]})
+    >>> distribution(s, bins=10).to_dict()["mark"]["type"]
+    'line'
+    """
+    df = _series_label(as_frame(samples), by).filter(pl.col(value) > 0)
+    if df.height == 0:
+        return alt.Chart(pl.DataFrame({"x": []})).mark_line().properties(title=title)
+    lo = math.log10(float(df.get_column(value).min()))  # type: ignore[arg-type]
+    hi = math.log10(float(df.get_column(value).max()))  # type: ignore[arg-type]
+    width = max(hi - lo, 1e-9) / bins
+    hist = (
+        df.with_columns(
+            ((pl.col(value).log10() - lo) / width)
+            .floor()
+            .clip(0, bins - 1)
+            .cast(pl.Int32)
+            .alias("bin")
+        )
+        .group_by("series", "bin")
+        .agg(pl.len().alias("count"))
+        .with_columns(
+            (10 ** (lo + (pl.col("bin") + 0.5) * width)).alias("center"),
+            (pl.col("count") / pl.col("count").sum().over("series")).alias("share"),
+        )
+        .sort("series", "bin")
+    )
+    return (
+        alt.Chart(hist)
+        .mark_line(interpolate="step", strokeWidth=1.6)
+        .encode(
+            x=alt.X("center:Q", scale=alt.Scale(type="log"), title=f"{value} ({unit}, log scale)"),
+            y=alt.Y("share:Q", axis=alt.Axis(format="%"), title="share of samples"),
+            color=alt.Color("series:N", title=None),
+            tooltip=[
+                alt.Tooltip("series:N"),
+                alt.Tooltip("center:Q", title=f"≈ {unit}", format=",.1f"),
+                alt.Tooltip("count:Q", format=","),
+                alt.Tooltip("share:Q", format=".2%"),
+            ],
+        )
+        .properties(title=title, width=640, height=240)
+        .interactive()
+    )
+
+
+def trend_lines(
+    windows: FrameLike,
+    fits: FrameLike,
+    *,
+    stat: str = "p95",
+    by: Sequence[str] = ("name",),
+    time: str = "window_start",
+    unit: str = "ms",
+    title: str = "Trend",
+) -> alt.FacetChart:
+    """The per-window statistic with its fitted Theil–Sen line, one panel per series.
+
+    Parameters
+    ----------
+    windows : frame-like
+        Per-window statistics: ``time``, ``stat`` and the ``by`` columns.
+    fits : frame-like
+        One row per series: the ``by`` columns and ``verdict``, shown in the panel title.
+        When ``windows`` has a ``fitted`` column (the trend line's value per window),
+        the line is drawn over the points.
+
+    Examples
+    --------
+    >>> from datetime import datetime
+    >>> w = pl.DataFrame({"name": ["a", "a"], "p95": [1.0, 2.0], "fitted": [1.0, 2.0],
+    ...     "window_start": [datetime(2026, 1, 1), datetime(2026, 1, 2)]})
+    >>> f = pl.DataFrame({"name": ["a"], "verdict": ["rising"]})
+    >>> trend_lines(w, f).to_dict()["facet"]["row"]["field"]
+    'panel'
+    """
+    w = _series_label(as_frame(windows), by)
+    f = _series_label(as_frame(fits), by).select("series", "verdict")
+    df = w.join(f, on="series", how="left").with_columns(
+        pl.concat_str([pl.col("series"), pl.lit(" — "), pl.col("verdict").fill_null("?")]).alias(
+            "panel"
+        )
+    )
+    cols = ["panel", time, stat] + (["fitted"] if "fitted" in df.columns else [])
+    df = df.select(cols)
+    base = alt.Chart().encode(x=alt.X(f"{time}:T", title=None))
+    points = base.mark_line(
+        point=alt.OverlayMarkDef(size=14), strokeWidth=1, color=PALETTE[0]
+    ).encode(
+        y=alt.Y(f"{stat}:Q", title=f"{stat} ({unit})"),
+        tooltip=[
+            alt.Tooltip(f"{time}:T", format="%H:%M %d %b"),
+            alt.Tooltip(f"{stat}:Q", format=",.1f"),
+        ],
+    )
+    layers: list[Any] = [points.add_params(alt.selection_interval(bind="scales", encodings=["x"]))]
+    if "fitted" in df.columns:
+        layers.append(base.mark_line(color=PALETTE[3], strokeWidth=2).encode(y="fitted:Q"))
+    return (
+        alt.layer(*layers)
+        .properties(width=640, height=140)
+        .facet(row=alt.Row("panel:N", title=None), data=df)
+        .resolve_scale(y="independent")
+        .properties(title=title)
+    )
+
+
+def slo_burn(
+    windows: FrameLike,
+    *,
+    objective: str = "objective",
+    time: str = "window_start",
+    title: str = "Error-budget burn rate per window",
+) -> alt.FacetChart:
+    """Burn rate per window (1.0 spends the budget exactly), with the line at 1.
+
+    One panel per objective; bars above 1 are red.
+
+    Parameters
+    ----------
+    windows : frame-like
+        Columns ``objective``, ``window_start`` and ``burn_rate``.
+
+    Examples
+    --------
+    >>> from datetime import datetime
+    >>> w = pl.DataFrame({"objective": ["x"], "window_start": [datetime(2026, 1, 1)],
+    ...     "burn_rate": [2.0]})
+    >>> len(slo_burn(w).to_dict()["spec"]["layer"])
+    2
+    """
+    df = (
+        as_frame(windows)
+        .select(objective, time, "burn_rate")
+        .with_columns(pl.lit(1.0).alias("budget"))
+    )
+    bars = (
+        alt.Chart()
+        .mark_bar()
+        .encode(
+            x=alt.X(f"{time}:T", title=None),
+            y=alt.Y("burn_rate:Q", title="burn rate (× budget)"),
+            color=alt.condition(
+                "datum.burn_rate > 1", alt.value(PALETTE[3]), alt.value(PALETTE[2])
+            ),
+            tooltip=[
+                alt.Tooltip(f"{objective}:N"),
+                alt.Tooltip(f"{time}:T", format="%H:%M %d %b"),
+                alt.Tooltip("burn_rate:Q", format=".2f"),
+            ],
+        )
+    )
+    rule = alt.Chart().mark_rule(strokeDash=[4, 3], color="#111827").encode(y="mean(budget):Q")
+    return (
+        alt.layer(bars, rule)
+        .properties(width=640, height=120)
+        .facet(row=alt.Row(f"{objective}:N", title=None), data=df)
+        .properties(title=title)
+    )
+
+
+def compare_bars(
+    comparison: FrameLike,
+    *,
+    by: Sequence[str] = ("name",),
+    change: str = "mean_change_pct",
+    low: str = "mean_change_ci_low",
+    high: str = "mean_change_ci_high",
+    title: str = "Change against baseline (with 95 % CI)",
+) -> alt.LayerChart:
+    """Horizontal bars of the relative change per series, with confidence intervals.
+
+    Examples
+    --------
+    >>> c = pl.DataFrame({"name": ["a"], "mean_change_pct": [10.0],
+    ...     "mean_change_ci_low": [5.0], "mean_change_ci_high": [15.0], "verdict": ["slower"]})
+    >>> len(compare_bars(c).to_dict()["layer"])
+    3
+    """
+    df = _series_label(as_frame(comparison), by).select("series", change, low, high, "verdict")
+    y = alt.Y("series:N", title=None, sort="-x")
+    color = alt.Color(
+        "verdict:N",
+        scale=alt.Scale(
+            domain=["slower", "faster", "no significant change", "missing"],
+            range=[PALETTE[3], PALETTE[2], "#9ca3af", "#d1d5db"],
+        ),
+        title=None,
+    )
+    bars = (
+        alt.Chart(df)
+        .mark_bar(height=14)
+        .encode(
+            x=alt.X(f"{change}:Q", title="change (%)"),
+            y=y,
+            color=color,
+            tooltip=[
+                alt.Tooltip("series:N"),
+                alt.Tooltip(f"{change}:Q", format="+.1f"),
+                alt.Tooltip(f"{low}:Q", format="+.1f"),
+                alt.Tooltip(f"{high}:Q", format="+.1f"),
+                alt.Tooltip("verdict:N"),
+            ],
+        )
+    )
+    ci = alt.Chart(df).mark_rule(color="#111827").encode(x=f"{low}:Q", x2=f"{high}:Q", y=y)
+    zero = alt.Chart(pl.DataFrame({"x": [0.0]})).mark_rule(color="#6b7280").encode(x="x:Q")
+    return alt.layer(bars, ci, zero).properties(width=560, title=title)
+
+
+class Table:
+    """An HTML table whose every cell is escaped; notebooks display it directly."""
+
+    def __init__(self, df: pl.DataFrame, *, caption: str = "", max_rows: int = 50) -> None:
+        self.df = df
+        self.caption = caption
+        self.max_rows = max_rows
+
+    def _repr_html_(self) -> str:
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in self.df.columns)
+        rows = []
+        for row in self.df.head(self.max_rows).iter_rows(named=True):
+            cells = []
+            for col, v in row.items():
+                text = _fmt(v)
+                if col == "severity" and isinstance(v, str):
+                    color = SEVERITY_COLORS.get(v, "#6b7280")
+                    text = (
+                        f'<span style="background:{color};color:#fff;border-radius:3px;'
+                        f'padding:1px 6px">{html.escape(v)}</span>'
+                    )
+                else:
+                    text = html.escape(text)
+                align = (
+                    "right" if isinstance(v, int | float) and not isinstance(v, bool) else "left"
+                )
+                cells.append(f'<td style="text-align:{align}">{text}</td>')
+            rows.append("<tr>" + "".join(cells) + "</tr>")
+        more = self.df.height - self.max_rows
+        foot = (
+            f"<caption style='caption-side:bottom'>… {more} more rows</caption>" if more > 0 else ""
+        )
+        cap = f"<caption>{html.escape(self.caption)}</caption>" if self.caption else ""
+        return (
+            '<table class="perflab-table">'
+            + cap
+            + f"<thead><tr>{head}</tr></thead><tbody>"
+            + "".join(rows)
+            + "</tbody>"
+            + foot
+            + "</table>"
+        )
+
+    def __repr__(self) -> str:
+        return repr(self.df)
+
+
+def _fmt(v: object) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "–"
+        if abs(v) >= 1e6:
+            return f"{v:,.0f}"
+        return f"{v:,.2f}" if abs(v) < 1000 else f"{v:,.1f}"
+    if isinstance(v, list):
+        return ", ".join(_fmt(x) for x in v)
+    return str(v)
+
+
+def table(
+    df: FrameLike, *, columns: Sequence[str] | None = None, caption: str = "", max_rows: int = 50
+) -> Table:
+    """Display a frame as an escaped HTML table (severities shown as coloured badges).
+
+    Examples
+    --------
+    >>> t = table(pl.DataFrame({"subject": ["<script>"], "score": [1.5]}))
+    >>> "<script>" in t._repr_html_(), "&lt;script&gt;" in t._repr_html_()
+    (False, True)
+    """
+    frame = as_frame(df)
+    if columns is not None:
+        frame = frame.select(list(columns))
+    return Table(frame, caption=caption, max_rows=max_rows)

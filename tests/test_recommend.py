@@ -1,0 +1,54 @@
+"""The shared recommendation schema: ranking and validation."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from perflab.errors import ParameterError, SchemaError
+from perflab.recommend import RECOMMENDATIONS, Recommendation, Rule, rank, rules, to_frame, top
+
+R = Rule("testdomain.thing", "medium", "a test rule")
+
+
+def rec(severity, score, subject="s"):
+    return Recommendation.of(
+        R, subject=subject, finding="f", action="a", evidence="e", severity=severity, score=score
+    )
+
+
+def test_ranking_puts_severity_before_score():
+    df = to_frame([rec("low", 1000), rec("critical", 1), rec("medium", 5), rec("medium", 50)])
+    assert df.get_column("severity").to_list() == ["critical", "medium", "medium", "low"]
+    assert df.get_column("score").to_list() == [1.0, 50.0, 5.0, 1000.0]
+
+
+def test_top_keeps_the_most_urgent():
+    df = to_frame([rec("info", 1, "x"), rec("high", 1, "y"), rec("low", 1, "z")])
+    assert top(df, 2).get_column("subject").to_list() == ["y", "z"]
+
+
+def test_frame_has_exactly_the_shared_columns():
+    assert to_frame([rec("low", 1)]).columns == list(RECOMMENDATIONS.columns)
+    assert to_frame([]).columns == list(RECOMMENDATIONS.columns)
+
+
+def test_rank_accepts_pandas_and_checks_columns():
+    pdf = to_frame([rec("low", 1), rec("high", 2)]).to_pandas()
+    assert rank(pdf).item(0, "severity") == "high"
+    with pytest.raises(SchemaError, match="missing"):
+        rank(pl.DataFrame({"rule": ["x"]}))
+
+
+def test_rules_are_registered_with_stable_ids():
+    assert R in rules("testdomain")
+    assert R.domain == "testdomain"
+    with pytest.raises(ParameterError):
+        Rule("nodomain", "low", "x")
+    with pytest.raises(ParameterError):
+        Rule("a.b", "urgent", "x")  # type: ignore[arg-type]
+
+
+def test_score_defaults_to_impact():
+    r = Recommendation.of(R, subject="s", finding="f", action="a", evidence="e", impact=12)
+    assert r.score == 12.0 and r.impact == 12.0
