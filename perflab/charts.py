@@ -26,6 +26,7 @@ __all__ = [
     "compare_bars",
     "distribution",
     "latency_bands",
+    "note",
     "slo_burn",
     "table",
     "trend_lines",
@@ -72,6 +73,22 @@ except ImportError:  # pragma: no cover - only while the package is partially in
     pass
 
 
+def _panel(field: str) -> alt.Facet:
+    """Facet header: the series name above its panel, left-aligned and legible."""
+    return alt.Facet(
+        f"{field}:N",
+        title=None,
+        header=alt.Header(
+            labelAngle=0,
+            labelAlign="left",
+            labelAnchor="start",
+            labelOrient="top",
+            labelFontWeight="bold",
+            labelPadding=4,
+        ),
+    )
+
+
 def _series_label(df: pl.DataFrame, by: Sequence[str]) -> pl.DataFrame:
     """Add a ``series`` column joining the ``by`` columns (``name`` when empty)."""
     cols = [c for c in by if c in df.columns] or ["name"]
@@ -107,7 +124,7 @@ def latency_bands(
     >>> from datetime import datetime
     >>> w = pl.DataFrame({"name": ["a", "a"], "p50": [1.0, 2], "p95": [2.0, 3],
     ...     "p99": [3.0, 5], "window_start": [datetime(2026, 1, 1), datetime(2026, 1, 2)]})
-    >>> latency_bands(w).to_dict()["facet"]["row"]["field"]
+    >>> latency_bands(w).to_dict()["facet"]["field"]
     'series'
     """
     df = _series_label(as_frame(windows), by).select("series", time, "p50", "p95", "p99")
@@ -143,7 +160,7 @@ def latency_bands(
     zoom = alt.selection_interval(bind="scales", encodings=["x"])
     layered = alt.layer(band, lines.add_params(zoom)).properties(width=640, height=160)
     return (
-        layered.facet(row=alt.Row("series:N", title=None), data=df)
+        layered.facet(facet=_panel("series"), columns=1, data=df)
         .resolve_scale(y="independent")
         .properties(title=title)
     )
@@ -218,6 +235,7 @@ def trend_lines(
     by: Sequence[str] = ("name",),
     time: str = "window_start",
     unit: str = "ms",
+    y_title: str | None = None,
     title: str = "Trend",
 ) -> alt.FacetChart:
     """The per-window statistic with its fitted Theil–Sen line, one panel per series.
@@ -228,8 +246,9 @@ def trend_lines(
         Per-window statistics: ``time``, ``stat`` and the ``by`` columns.
     fits : frame-like
         One row per series: the ``by`` columns and ``verdict``, shown in the panel title.
-        When ``windows`` has a ``fitted`` column (the trend line's value per window),
-        the line is drawn over the points.
+        When ``windows`` has ``fitted`` (the Theil–Sen line per window) or
+        ``segment_mean`` (the level between change points) columns, they are drawn
+        over the points: a red line and a dashed step.
 
     Examples
     --------
@@ -237,7 +256,7 @@ def trend_lines(
     >>> w = pl.DataFrame({"name": ["a", "a"], "p95": [1.0, 2.0], "fitted": [1.0, 2.0],
     ...     "window_start": [datetime(2026, 1, 1), datetime(2026, 1, 2)]})
     >>> f = pl.DataFrame({"name": ["a"], "verdict": ["rising"]})
-    >>> trend_lines(w, f).to_dict()["facet"]["row"]["field"]
+    >>> trend_lines(w, f).to_dict()["facet"]["field"]
     'panel'
     """
     w = _series_label(as_frame(windows), by)
@@ -247,13 +266,13 @@ def trend_lines(
             "panel"
         )
     )
-    cols = ["panel", time, stat] + (["fitted"] if "fitted" in df.columns else [])
-    df = df.select(cols)
+    extra = [c for c in ("fitted", "segment_mean") if c in df.columns]
+    df = df.select("panel", time, stat, *extra)
     base = alt.Chart().encode(x=alt.X(f"{time}:T", title=None))
     points = base.mark_line(
         point=alt.OverlayMarkDef(size=14), strokeWidth=1, color=PALETTE[0]
     ).encode(
-        y=alt.Y(f"{stat}:Q", title=f"{stat} ({unit})"),
+        y=alt.Y(f"{stat}:Q", title=y_title or (f"{stat} ({unit})" if unit else stat)),
         tooltip=[
             alt.Tooltip(f"{time}:T", format="%H:%M %d %b"),
             alt.Tooltip(f"{stat}:Q", format=",.1f"),
@@ -262,10 +281,16 @@ def trend_lines(
     layers: list[Any] = [points.add_params(alt.selection_interval(bind="scales", encodings=["x"]))]
     if "fitted" in df.columns:
         layers.append(base.mark_line(color=PALETTE[3], strokeWidth=2).encode(y="fitted:Q"))
+    if "segment_mean" in df.columns:
+        layers.append(
+            base.mark_line(color="#111827", strokeDash=[5, 3], interpolate="step-after").encode(
+                y="segment_mean:Q"
+            )
+        )
     return (
         alt.layer(*layers)
         .properties(width=640, height=140)
-        .facet(row=alt.Row("panel:N", title=None), data=df)
+        .facet(facet=_panel("panel"), columns=1, data=df)
         .resolve_scale(y="independent")
         .properties(title=title)
     )
@@ -320,7 +345,7 @@ def slo_burn(
     return (
         alt.layer(bars, rule)
         .properties(width=640, height=120)
-        .facet(row=alt.Row(f"{objective}:N", title=None), data=df)
+        .facet(facet=_panel(objective), columns=1, data=df)
         .properties(title=title)
     )
 
@@ -450,3 +475,27 @@ def table(
     if columns is not None:
         frame = frame.select(list(columns))
     return Table(frame, caption=caption, max_rows=max_rows)
+
+
+class Note:
+    """A short paragraph of escaped text; notebooks display it directly."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def _repr_html_(self) -> str:
+        return f'<p class="perflab-note">{html.escape(self.text)}</p>'
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def note(text: str) -> Note:
+    """A sentence for the reader built from evidence (paths, names), shown escaped.
+
+    Examples
+    --------
+    >>> note("read <b>x</b>")._repr_html_()
+    '<p class="perflab-note">read &lt;b&gt;x&lt;/b&gt;</p>'
+    """
+    return Note(text)

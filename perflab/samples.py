@@ -83,7 +83,7 @@ def latency_samples(seed: int = 7, hours: int = 24) -> pl.DataFrame:
     for route, (median, sigma, rate) in _ROUTES.items():
         t = _arrivals(rng, rate, hours)
         hour = (t / 3600.0) % 24
-        busy = 1.0 + 0.25 * np.clip(np.sin((hour - 9.0) / 24.0 * 2 * np.pi), 0, None)
+        busy = 1.0 + 0.06 * np.clip(np.sin((hour - 9.0) / 24.0 * 2 * np.pi), 0, None)
         v = median * busy * rng.lognormal(0.0, sigma, t.size)
         if route == "/api/search":
             v = np.where(t >= deploy_s, v * 1.35, v)

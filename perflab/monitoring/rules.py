@@ -130,16 +130,21 @@ def rising_trends(
     by: Sequence[str] = ("name",),
     min_pct_per_hour: float = 0.5,
     horizon_hours: float = 24.0,
+    explained: FrameLike | None = None,
 ) -> list[Recommendation]:
     """Series whose statistic rises significantly (Theil–Sen CI above zero).
 
     The impact is how much the statistic grows over ``horizon_hours`` at that slope.
+    A rise that a step explains (a series in ``explained``) is left to
+    :func:`step_changes`, so one cause is not reported twice.
 
     Parameters
     ----------
     slopes : frame-like
         ``Trend.slopes`` from :func:`perflab.monitoring.trend` (``stat, unit,
         slope_per_hour, ci_low, ci_high, level, relative_slope_pct_per_hour, verdict``).
+    explained : frame-like, optional
+        Rows with the ``by`` columns of series already reported as a step change.
 
     Examples
     --------
@@ -153,6 +158,11 @@ def rising_trends(
         (pl.col("verdict") == "rising")
         & (pl.col("relative_slope_pct_per_hour") >= min_pct_per_hour)
     )
+    if explained is not None:
+        keys = [c for c in by if c in df.columns]
+        seen = as_frame(explained)
+        if keys and seen.height:
+            df = df.join(seen.select(keys).unique(), on=keys, how="anti", nulls_equal=True)
     out = []
     for row in df.iter_rows(named=True):
         unit = row.get("unit") or ""
@@ -187,47 +197,55 @@ def rising_trends(
 
 
 def step_changes(
-    slopes: FrameLike,
+    change_points: FrameLike,
     *,
     by: Sequence[str] = ("name",),
     min_shift_pct: float = 20.0,
+    stat: str = "p95",
 ) -> list[Recommendation]:
-    """Series whose level shifted upward by ≥ ``min_shift_pct`` at a change point.
+    """Series whose level jumped up by ≥ ``min_shift_pct`` at a change point.
+
+    The largest upward jump of each series is reported; its impact is the jump itself
+    (``after − before``, in the metric's unit). Drops are not findings.
 
     Parameters
     ----------
-    slopes : frame-like
-        ``Trend.slopes`` (``stat, unit, level, shift_pct, last_change_at``).
+    change_points : frame-like
+        ``Trend.change_points`` from :func:`perflab.monitoring.trend` (the ``by``
+        columns, ``unit, window_start, before, after, shift_pct``).
+    stat : str
+        The statistic the trend followed, for the wording.
 
     Examples
     --------
     >>> from datetime import datetime
-    >>> s = pl.DataFrame({"name": ["a"], "unit": ["ms"], "stat": ["p95"], "level": [100.0],
-    ...     "shift_pct": [35.0], "last_change_at": [datetime(2026, 11, 2, 16)]})
-    >>> step_changes(s)[0].finding[:40]
+    >>> c = pl.DataFrame({"name": ["a"], "unit": ["ms"], "before": [100.0], "after": [135.0],
+    ...     "shift_pct": [35.0], "window_start": [datetime(2026, 11, 2, 16)]})
+    >>> step_changes(c)[0].finding[:40]
     'p95 jumped by 35 % at 2026-11-02 16:00 U'
     """
-    df = as_frame(slopes).filter(pl.col("shift_pct") >= min_shift_pct)
+    df = as_frame(change_points).filter(pl.col("shift_pct") >= min_shift_pct)
+    keys = [c for c in by if c in df.columns]
+    if keys and df.height:
+        df = df.sort("shift_pct", descending=True).unique(subset=keys, keep="first")
     out = []
-    for row in df.iter_rows(named=True):
+    for row in df.sort("shift_pct", descending=True).iter_rows(named=True):
         unit = row.get("unit") or ""
-        when = row["last_change_at"]
-        when_s = when.strftime("%Y-%m-%d %H:%M UTC") if when is not None else "an unknown time"
+        when = row["window_start"].strftime("%Y-%m-%d %H:%M UTC")
         shift = row["shift_pct"]
-        before = row["level"] / (1 + shift / 100) if row.get("level") else None
-        impact = row["level"] - before if before is not None else None
         out.append(
             Recommendation.of(
                 STEP_CHANGE,
                 subject=_subject(row, by),
                 severity="critical" if shift >= 3 * min_shift_pct else None,
-                finding=f"{row['stat']} jumped by {shift:.0f} % at {when_s} and stayed there.",
+                finding=f"{stat} jumped by {shift:.0f} % at {when} and stayed there.",
                 action="Check what changed at that moment — a deploy, a config or schema "
                 "change, a dependency, a traffic mix shift — and compare the windows "
                 "before and after with compare_windows() to confirm; roll back if it was "
                 "a release.",
-                evidence=f"change point at {when_s}; {row['stat']} shift {shift:+.1f} %",
-                impact=impact,
+                evidence=f"change point in the window starting {when}: {stat} "
+                f"{_num(row['before'], unit)} before, {_num(row['after'], unit)} after",
+                impact=row["after"] - row["before"],
                 impact_unit=unit,
                 score=shift,
             )
@@ -287,7 +305,9 @@ def slo_findings(slo: FrameLike) -> list[Recommendation]:
 
 
 def regressions(comparison: FrameLike, *, by: Sequence[str] = ("name",)) -> list[Recommendation]:
-    """Series that :func:`~perflab.monitoring.compare_windows` calls ``slower``.
+    """Latency series that :func:`~perflab.monitoring.compare_windows` calls ``slower``.
+
+    Only time units are judged; a byte count that grew is a trend, not a slowdown.
 
     Examples
     --------
@@ -299,7 +319,9 @@ def regressions(comparison: FrameLike, *, by: Sequence[str] = ("name",)) -> list
     >>> regressions(c)[0].impact
     30.0
     """
-    df = as_frame(comparison).filter(pl.col("verdict") == "slower")
+    df = as_frame(comparison).filter(
+        (pl.col("verdict") == "slower") & pl.col("unit").is_in(list(_TIME_UNITS))
+    )
     out = []
     for row in df.iter_rows(named=True):
         unit = row.get("unit") or ""
@@ -329,6 +351,7 @@ def top_recommendations(
     *,
     summary: FrameLike | None = None,
     slopes: FrameLike | None = None,
+    change_points: FrameLike | None = None,
     slo: FrameLike | None = None,
     comparison: FrameLike | None = None,
     by: Sequence[str] = ("name",),
@@ -341,9 +364,9 @@ def top_recommendations(
 
     Parameters
     ----------
-    summary, slopes, slo, comparison : frame-like, optional
-        Outputs of ``summarize``, ``trend(...).slopes``, ``slo_report`` and
-        ``compare_windows``; rules whose input is absent are skipped.
+    summary, slopes, change_points, slo, comparison : frame-like, optional
+        Outputs of ``summarize``, ``trend(...).slopes``, ``trend(...).change_points``,
+        ``slo_report`` and ``compare_windows``; rules whose input is absent are skipped.
     by : sequence of str
         The grouping columns used for those analyses (they name the subject).
     n : int, optional
@@ -364,9 +387,12 @@ def top_recommendations(
         recs += slo_findings(slo)
     if comparison is not None:
         recs += regressions(comparison, by=by)
+    steps = None
+    if change_points is not None:
+        recs += step_changes(change_points, by=by, min_shift_pct=min_shift_pct)
+        steps = as_frame(change_points).filter(pl.col("shift_pct") >= min_shift_pct)
     if slopes is not None:
-        recs += step_changes(slopes, by=by, min_shift_pct=min_shift_pct)
-        recs += rising_trends(slopes, by=by, min_pct_per_hour=min_pct_per_hour)
+        recs += rising_trends(slopes, by=by, min_pct_per_hour=min_pct_per_hour, explained=steps)
     if summary is not None:
         recs += heavy_tails(summary, by=by, tail_ratio=tail_ratio)
     frame = to_frame(recs)

@@ -118,11 +118,38 @@ def test_rising_trend_quiet_when_flat_or_negligible():
     assert rules.rising_trends(slopes("falling", rel=-3.0, slope=-3.0)) == []
 
 
-def test_step_change_fires_with_time_and_quiet_below_threshold():
-    (r,) = rules.step_changes(slopes(shift=35.0), by=BY)
-    assert r.rule == "monitoring.step-change" and "2026-11-02 16:00 UTC" in r.finding
-    assert rules.step_changes(slopes(shift=8.0)) == []
-    assert rules.step_changes(slopes(shift=-40.0)) == []  # got faster: not a problem
+def changes(*shifts: float, route: str | None = "/x") -> pl.DataFrame:
+    n = len(shifts)
+    before = [100.0] * n
+    return pl.DataFrame(
+        {
+            "name": ["lat"] * n,
+            "route": [route] * n,
+            "unit": ["ms"] * n,
+            "window_start": [datetime(2026, 11, 2, 10 + 3 * i, tzinfo=UTC) for i in range(n)],
+            "before": before,
+            "after": [b * (1 + s / 100) for b, s in zip(before, shifts)],
+            "shift_pct": list(shifts),
+        }
+    )
+
+
+def test_step_change_reports_the_largest_jump_per_series():
+    (r,) = rules.step_changes(changes(-9.0, 35.0, 22.0), by=BY)
+    assert r.rule == "monitoring.step-change" and "2026-11-02 13:00 UTC" in r.finding
+    assert r.impact == pytest.approx(35.0)
+    assert "100.0 ms before, 135.0 ms after" in r.evidence
+
+
+def test_step_change_quiet_below_threshold_and_on_drops():
+    assert rules.step_changes(changes(8.0), by=BY) == []
+    assert rules.step_changes(changes(-40.0), by=BY) == []  # got faster: not a problem
+
+
+def test_rising_trend_explained_by_a_step_is_not_reported_twice():
+    s = slopes("rising", rel=2.0, slope=3.0)
+    assert rules.rising_trends(s, by=BY, explained=changes(35.0)) == []
+    assert len(rules.rising_trends(s, by=BY, explained=changes(35.0, route="/y"))) == 1
 
 
 def test_slo_rules():
@@ -132,6 +159,10 @@ def test_slo_rules():
     (r,) = rules.slo_findings(slo("at risk", good=0.96, consumed=0.8, peak=2.5))
     assert (r.rule, r.severity) == ("monitoring.slo-burn", "high")
     assert rules.slo_findings(slo("met")) == []
+
+
+def test_regression_ignores_byte_counts():
+    assert rules.regressions(comparison("slower").with_columns(unit=pl.lit("bytes"))) == []
 
 
 def test_regression_fires_only_on_slower():
@@ -145,7 +176,8 @@ def test_regression_fires_only_on_slower():
 def test_top_recommendations_ranks_across_rules():
     df = rules.top_recommendations(
         summary=summary(20, 400),
-        slopes=slopes("rising", rel=2.0, slope=3.0, shift=35.0),
+        slopes=slopes("rising", rel=2.0, slope=3.0).with_columns(route=pl.lit("/z")),
+        change_points=changes(35.0),
         slo=slo("breached", good=0.91, consumed=1.8, peak=4.0),
         comparison=comparison("slower"),
         by=BY,

@@ -1,0 +1,254 @@
+"""Baseline against current: did a metric get faster or slower, and how sure are we?
+
+Per group, :func:`compare_windows` reports the change of the mean and of the p95 in
+percent with percentile-bootstrap confidence intervals, and a Mann–Whitney U test
+(all from :mod:`perflab.stats`). The verdict words speak of latency: a lower value
+is ``faster``, a higher one ``slower`` — whatever the unit.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import zlib
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from perflab.errors import ParameterError
+from perflab.frames import FrameLike
+from perflab.monitoring.summarize import _check_by, _check_units, _metrics
+from perflab.stats import QUANTILE_METHOD, bootstrap_compare_ci, mann_whitney
+
+__all__ = ["COMPARE_COLUMNS", "compare_windows"]
+
+logger = logging.getLogger(__name__)
+
+COMPARE_COLUMNS: dict[str, Any] = {
+    "unit": pl.String,
+    "n_baseline": pl.UInt32,
+    "n_current": pl.UInt32,
+    "mean_baseline": pl.Float64,
+    "mean_current": pl.Float64,
+    "mean_change_pct": pl.Float64,
+    "mean_change_ci_low": pl.Float64,
+    "mean_change_ci_high": pl.Float64,
+    "p95_baseline": pl.Float64,
+    "p95_current": pl.Float64,
+    "p95_change_pct": pl.Float64,
+    "p95_change_ci_low": pl.Float64,
+    "p95_change_ci_high": pl.Float64,
+    "mw_pvalue": pl.Float64,
+    "verdict": pl.String,
+}
+"""Columns of :func:`compare_windows` after the ``by`` columns, with their dtypes."""
+
+Window = tuple[Any, Any]
+
+
+def _instant(value: Any, what: str) -> datetime:
+    """A timezone-aware UTC datetime from a datetime, date, ISO string or numpy datetime."""
+    if isinstance(value, np.datetime64):
+        value = value.astype("datetime64[us]").item()
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ParameterError(f"{what}: {value!r} is not an ISO-8601 date/time") from None
+    if isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    if not isinstance(value, datetime):
+        raise ParameterError(f"{what}: expected a datetime or ISO string, not {value!r}")
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _is_window(side: Any) -> bool:
+    return (
+        isinstance(side, tuple | list)
+        and len(side) == 2
+        and all(isinstance(v, str | date | np.datetime64) for v in side)
+    )
+
+
+def _side(df: FrameLike | None, side: Any, what: str) -> pl.DataFrame:
+    """The rows of one side: a half-open [start, end) slice of ``df``, or a frame."""
+    if not _is_window(side):
+        return _metrics(side)
+    if df is None:
+        raise ParameterError(f"{what} is a time window but there is no frame (df) to cut it from")
+    start, end = (_instant(v, what) for v in side)
+    if start >= end:
+        raise ParameterError(f"{what}: start {start} is not before end {end}")
+    frame = _metrics(df)
+    return frame.filter((pl.col("timestamp") >= start) & (pl.col("timestamp") < end))
+
+
+def _empty(keys: dict[str, Any]) -> pl.DataFrame:
+    return pl.DataFrame(schema={**keys, **COMPARE_COLUMNS})
+
+
+def compare_windows(
+    df: FrameLike | None,
+    *,
+    baseline: Window | FrameLike,
+    current: Window | FrameLike,
+    by: str | Sequence[str] = ("name",),
+    n_boot: int = 2000,
+    alpha: float = 0.05,
+    seed: int = 0,
+    max_boot_samples: int = 5000,
+) -> pl.DataFrame:
+    """Compare each metric between a baseline and a current window.
+
+    Per group: sample counts, means and p95s (linear interpolation, type 7) of both
+    sides; the change of each in percent, ``(current / baseline − 1) × 100``, with a
+    ``1 − alpha`` percentile-bootstrap interval (both sides resampled independently,
+    ``n_boot`` times, with a seed derived from ``seed`` and the group, so a group's
+    result does not depend on the other groups); and the two-sided Mann–Whitney U
+    p-value on all samples.
+
+    The verdict is ``slower`` / ``faster`` when the change is significant — the
+    Mann–Whitney p-value is below ``alpha`` **and** the interval of the mean change
+    or of the p95 change excludes 0 — with the direction of the mean change if its
+    interval excludes 0, else of the p95 change; otherwise ``no significant change``.
+    Lower values count as faster for every unit. A group with no samples on one side
+    gets n = 0, nulls and ``missing``.
+
+    Bootstrap cost grows with ``n_boot × samples``; when the larger side of a group
+    holds more than ``max_boot_samples`` samples, both sides are subsampled (seeded,
+    without replacement) by the same fraction ``f``, bootstrapped, and the
+    interval's distances from the subsample estimate are scaled by ``√f`` around
+    the full-sample estimate (the rescaled m-out-of-n bootstrap), which keeps the
+    interval's width right for means and quantiles.
+
+    Parameters
+    ----------
+    df : frame-like or None
+        A ``METRICS`` frame to cut windows from; None when both sides are frames.
+    baseline, current : (start, end) or frame-like
+        A half-open UTC interval ``[start, end)`` of datetimes or ISO-8601 strings
+        (naive means UTC) selecting rows of ``df``, or a ``METRICS`` frame.
+    by : str or sequence of str
+        Grouping columns (``name`` and tag columns).
+    n_boot : int
+        Bootstrap resamples.
+    alpha : float
+        Significance level, and 1 − confidence of the intervals.
+    seed : int
+        Seed of the bootstrap.
+    max_boot_samples : int
+        Samples per side above which the bootstrap subsamples (see above).
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per group present on either side, sorted by the ``by`` columns:
+        ``by…`` then :data:`COMPARE_COLUMNS`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> base = pl.DataFrame({"name": "api", "unit": "ms", "timestamp": "2026-01-01",
+    ...     "value": rng.lognormal(4.6, 0.3, 400)})
+    >>> cur = base.with_columns(value=pl.Series(rng.lognormal(4.6, 0.3, 400) * 1.3))
+    >>> r = compare_windows(None, baseline=base, current=cur, n_boot=500)
+    >>> r.select("name", "n_current", "verdict", pl.col("mean_change_pct").round(0))
+    shape: (1, 4)
+    ┌──────┬───────────┬─────────┬─────────────────┐
+    │ name ┆ n_current ┆ verdict ┆ mean_change_pct │
+    │ ---  ┆ ---       ┆ ---     ┆ ---             │
+    │ str  ┆ u32       ┆ str     ┆ f64             │
+    ╞══════╪═══════════╪═════════╪═════════════════╡
+    │ api  ┆ 400       ┆ slower  ┆ 31.0            │
+    └──────┴───────────┴─────────┴─────────────────┘
+    """
+    if not 0.0 < alpha < 1.0:
+        raise ParameterError(f"alpha must lie in (0, 1), not {alpha}")
+    if int(n_boot) < 1 or int(max_boot_samples) < 2:
+        raise ParameterError("n_boot must be ≥ 1 and max_boot_samples ≥ 2")
+    base = _side(df, baseline, "baseline")
+    cur = _side(df, current, "current")
+    keys = _check_by(base, by)
+    _check_by(cur, keys)
+    cols = list(dict.fromkeys([*keys, "name", "value", "unit"]))
+    both = pl.concat(
+        [
+            base.select(*cols, side=pl.lit(0, pl.Int8)),
+            cur.select(*cols, side=pl.lit(1, pl.Int8)),
+        ],
+        how="vertical_relaxed",
+    )
+    _check_units(both, keys)
+    key_schema = {k: both.schema[k] for k in keys}
+    if both.height == 0:
+        return _empty(key_schema)
+
+    rows = []
+    groups = both.partition_by(keys, maintain_order=False) if keys else [both]
+    for group in groups:
+        key = {k: group.get_column(k)[0] for k in keys}
+        sides = group.partition_by("side", as_dict=True, include_key=False)
+        b = sides[(0,)].get_column("value").to_numpy() if (0,) in sides else np.empty(0)
+        c = sides[(1,)].get_column("value").to_numpy() if (1,) in sides else np.empty(0)
+        unit = group.get_column("unit")[0]
+        tag = zlib.crc32(repr(sorted(key.items())).encode())
+        group_seed = int(np.random.SeedSequence([seed, tag]).generate_state(1)[0])
+        rows.append(
+            {**key, "unit": unit, **_compare(b, c, n_boot, alpha, group_seed, max_boot_samples)}
+        )
+    out = pl.DataFrame(rows, schema={**key_schema, **COMPARE_COLUMNS}, orient="row")
+    return out.sort(keys, nulls_last=True) if keys else out
+
+
+def _compare(
+    b: np.ndarray, c: np.ndarray, n_boot: int, alpha: float, seed: int, cap: int
+) -> dict[str, Any]:
+    """Comparison columns of one group."""
+    row: dict[str, Any] = dict.fromkeys(COMPARE_COLUMNS)
+    del row["unit"]
+    row.update(n_baseline=b.size, n_current=c.size)
+    for name, x in (("baseline", b), ("current", c)):
+        if x.size:
+            row[f"mean_{name}"] = float(x.mean())
+            row[f"p95_{name}"] = float(np.quantile(x, 0.95, method=QUANTILE_METHOD))
+    if not (b.size and c.size):
+        row["verdict"] = "missing"
+        return row
+    rng = np.random.default_rng(seed)
+    fraction = min(1.0, cap / max(b.size, c.size))
+    bb, cc = b, c
+    if fraction < 1.0:
+        bb = rng.choice(b, max(2, round(b.size * fraction)), replace=False)
+        cc = rng.choice(c, max(2, round(c.size * fraction)), replace=False)
+    cis = bootstrap_compare_ci(
+        bb, cc, ("mean", "p95"), compare="ratio", n_boot=n_boot, alpha=alpha, seed=seed
+    )
+    excludes = []
+    for stat, ci in zip(("mean", "p95"), cis, strict=True):
+        full = (
+            row[f"{stat}_current"] / row[f"{stat}_baseline"]
+            if row[f"{stat}_baseline"]
+            else math.nan
+        )
+        scale = math.sqrt(fraction)
+        low = full - (ci.estimate - ci.low) * scale
+        high = full + (ci.high - ci.estimate) * scale
+        finite = math.isfinite(full) and math.isfinite(low) and math.isfinite(high)
+        row[f"{stat}_change_pct"] = (full - 1) * 100 if math.isfinite(full) else None
+        row[f"{stat}_change_ci_low"] = (low - 1) * 100 if finite else None
+        row[f"{stat}_change_ci_high"] = (high - 1) * 100 if finite else None
+        excludes.append(finite and (low > 1 or high < 1))
+    p = mann_whitney(b, c).pvalue
+    row["mw_pvalue"] = p
+    if p < alpha and any(excludes):
+        stat = "mean" if excludes[0] else "p95"
+        row["verdict"] = "slower" if row[f"{stat}_change_pct"] > 0 else "faster"
+    else:
+        row["verdict"] = "no significant change"
+    return row

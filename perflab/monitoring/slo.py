@@ -1,0 +1,306 @@
+"""Service-level objectives: good fraction, error budget and burn rate per objective.
+
+An objective says that at least ``target`` of the samples of a metric (optionally
+only those with given tag values) must be ``<= threshold``. Its error budget is
+``1 − target``; the burn rate of a window is its bad fraction divided by the budget
+(1 = spending the budget exactly as fast as allowed).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from typing import Any
+
+import polars as pl
+
+from perflab.errors import ParameterError, SchemaError
+from perflab.frames import UTC_DATETIME, FrameLike, as_frame
+from perflab.monitoring.summarize import _check_units, _every, _metrics
+
+__all__ = ["SLO_COLUMNS", "SLO_WINDOW_COLUMNS", "slo_report", "slo_windows"]
+
+logger = logging.getLogger(__name__)
+
+SLO_COLUMNS: dict[str, Any] = {
+    "objective": pl.String,
+    "name": pl.String,
+    "threshold": pl.Float64,
+    "unit": pl.String,
+    "target": pl.Float64,
+    "samples": pl.UInt64,
+    "good_fraction": pl.Float64,
+    "error_budget": pl.Float64,
+    "budget_consumed": pl.Float64,
+    "burn_rate_peak": pl.Float64,
+    "windows_breached": pl.UInt32,
+    "status": pl.String,
+}
+"""Columns of :func:`slo_report` and their dtypes."""
+
+SLO_WINDOW_COLUMNS: dict[str, Any] = {
+    "objective": pl.String,
+    "name": pl.String,
+    "window_start": UTC_DATETIME,
+    "samples": pl.UInt64,
+    "bad": pl.UInt64,
+    "bad_fraction": pl.Float64,
+    "burn_rate": pl.Float64,
+}
+"""Columns of :func:`slo_windows` and their dtypes."""
+
+Objectives = FrameLike | Sequence[Mapping[str, Any]]
+
+
+def _objectives(objectives: Objectives) -> list[dict[str, Any]]:
+    """Validated objectives as dicts: name, threshold, target, objective, tags, unit."""
+    if isinstance(objectives, Sequence) and all(isinstance(o, Mapping) for o in objectives):
+        raw = [dict(o) for o in objectives]
+    else:
+        raw = as_frame(objectives).to_dicts()
+    out = []
+    for i, o in enumerate(raw):
+        missing = [k for k in ("name", "threshold", "target") if o.get(k) is None]
+        if missing:
+            raise SchemaError("objectives", missing=missing, detail=f"in objective {i + 1}")
+        threshold = float(o["threshold"])
+        target = float(o["target"])
+        if not math.isfinite(threshold):
+            raise ParameterError(f"objective {i + 1}: threshold must be finite, not {threshold}")
+        if not 0.0 < target < 1.0:
+            raise ParameterError(
+                f"objective {i + 1}: target is the fraction of good samples, in (0, 1) "
+                f"(0.99 for 99 %), not {target}"
+            )
+        tags = {k: v for k, v in (o.get("tags") or {}).items() if v is not None}
+        label = o.get("objective") or _label(str(o["name"]), threshold, target, tags)
+        out.append(
+            {
+                "objective": str(label),
+                "name": str(o["name"]),
+                "threshold": threshold,
+                "target": target,
+                # 1 − target, rounded so that 1 − 0.9 is 0.1: a window whose bad
+                # fraction equals the budget burns at exactly 1, not 1.0000000000000002
+                "budget": round(1.0 - target, 12),
+                "tags": tags,
+                "unit": o.get("unit"),
+            }
+        )
+    labels = [str(o["objective"]) for o in out]
+    dupes = sorted({x for x in labels if labels.count(x) > 1})
+    if dupes:
+        raise ParameterError(f"objective labels must be unique; repeated: {dupes}")
+    return out
+
+
+def _label(name: str, threshold: float, target: float, tags: Mapping[str, Any]) -> str:
+    where = "".join(f" {k}={v}" for k, v in sorted(tags.items()))
+    return f"{name}{where} <= {threshold:g} for {target * 100:g}%"
+
+
+def _windows(frame: pl.DataFrame, objs: list[dict[str, Any]], step: str) -> pl.DataFrame:
+    """Per objective and window: samples, bad samples, bad fraction, burn rate."""
+    if frame.height == 0:
+        return pl.DataFrame(schema=SLO_WINDOW_COLUMNS)
+    names = frame.get_column("name").unique().sort().to_list()
+    unknown = sorted({o["name"] for o in objs} - set(names))
+    if unknown:
+        raise SchemaError("metrics", detail=f"no metric named {unknown}; the frame holds {names}")
+    units = dict(frame.group_by("name").agg(pl.col("unit").first()).iter_rows())
+    parts = []
+    for o in objs:
+        unit = units.get(o["name"])
+        if o["unit"] is not None and unit is not None and o["unit"] != unit:
+            raise SchemaError(
+                "objectives",
+                detail=f"objective {o['objective']!r} is in {o['unit']} but metric "
+                f"{o['name']} is in {unit}; perflab never converts units silently",
+            )
+        missing_tags = [t for t in o["tags"] if t not in frame.columns]
+        if missing_tags:
+            raise SchemaError(
+                "metrics", missing=missing_tags, detail=f"tag filter of {o['objective']!r}"
+            )
+        cond = pl.col("name") == o["name"]
+        for tag, value in o["tags"].items():
+            cond = cond & (pl.col(tag) == str(value))
+        parts.append(
+            frame.lazy()
+            .filter(cond)
+            .group_by(pl.col("timestamp").dt.truncate(step).alias("window_start"))
+            .agg(
+                pl.len().cast(pl.UInt64).alias("samples"),
+                (pl.col("value") > o["threshold"]).sum().cast(pl.UInt64).alias("bad"),
+            )
+            .with_columns(
+                objective=pl.lit(o["objective"]),
+                name=pl.lit(o["name"]),
+                budget=pl.lit(o["budget"]),
+            )
+        )
+    if not parts:
+        return pl.DataFrame(schema=SLO_WINDOW_COLUMNS)
+    order = {o["objective"]: i for i, o in enumerate(objs)}
+    out = pl.concat(pl.collect_all(parts), how="vertical_relaxed")
+    return (
+        out.with_columns(bad_fraction=pl.col("bad") / pl.col("samples"))
+        .with_columns(burn_rate=pl.col("bad_fraction") / pl.col("budget"))
+        .sort(pl.col("objective").replace_strict(order, return_dtype=pl.UInt32), "window_start")
+        .select(list(SLO_WINDOW_COLUMNS))
+        .cast(pl.Schema(SLO_WINDOW_COLUMNS))
+    )
+
+
+def slo_windows(
+    df: FrameLike, objectives: Objectives, *, every: str | timedelta = "1h"
+) -> pl.DataFrame:
+    """Bad fraction and burn rate of every objective in every window, for charting.
+
+    Parameters
+    ----------
+    df : frame-like
+        A ``METRICS`` frame.
+    objectives : frame-like or list of dict
+        As in :func:`slo_report`.
+    every : str or timedelta
+        Window length (polars duration).
+
+    Returns
+    -------
+    polars.DataFrame
+        :data:`SLO_WINDOW_COLUMNS`: ``objective, name, window_start, samples, bad,
+        bad_fraction, burn_rate`` — one row per objective and window with samples,
+        in the order of ``objectives`` then time.
+
+    Examples
+    --------
+    >>> from datetime import datetime, timedelta, UTC
+    >>> t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    >>> df = pl.DataFrame({"name": "api", "unit": "ms", "value": [100.0, 500.0, 100.0, 90.0],
+    ...     "timestamp": [t0, t0, t0 + timedelta(hours=1), t0 + timedelta(hours=1)]})
+    >>> slo_windows(df, [{"name": "api", "threshold": 300, "target": 0.9,
+    ...     "objective": "api fast"}]).select("window_start", "bad_fraction", "burn_rate")
+    shape: (2, 3)
+    ┌─────────────────────────┬──────────────┬───────────┐
+    │ window_start            ┆ bad_fraction ┆ burn_rate │
+    │ ---                     ┆ ---          ┆ ---       │
+    │ datetime[μs, UTC]       ┆ f64          ┆ f64       │
+    ╞═════════════════════════╪══════════════╪═══════════╡
+    │ 2026-01-01 00:00:00 UTC ┆ 0.5          ┆ 5.0       │
+    │ 2026-01-01 01:00:00 UTC ┆ 0.0          ┆ 0.0       │
+    └─────────────────────────┴──────────────┴───────────┘
+    """
+    frame = _metrics(df)
+    _check_units(frame)
+    return _windows(frame, _objectives(objectives), _every(every))
+
+
+def slo_report(
+    df: FrameLike, objectives: Objectives, *, every: str | timedelta = "1h"
+) -> pl.DataFrame:
+    """How each objective fares: good fraction, budget consumed, burn rates, status.
+
+    Parameters
+    ----------
+    df : frame-like
+        A ``METRICS`` frame.
+    objectives : frame-like or list of dict
+        One per objective: ``name`` (metric), ``threshold`` (in the metric's unit),
+        ``target`` (fraction of samples that must be ``<= threshold``, in (0, 1), for
+        example 0.99), optional ``objective`` (label; default built from the rest,
+        labels must be unique), optional ``tags`` (dict of tag column → value; only
+        those samples count) and optional ``unit`` (checked against the metric's).
+    every : str or timedelta
+        Window length for burn rates (polars duration).
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per objective, in the given order, :data:`SLO_COLUMNS`:
+        ``objective, name, threshold, unit, target, samples, good_fraction,
+        error_budget`` (1 − target), ``budget_consumed`` (bad fraction / budget;
+        1.0 = exhausted), ``burn_rate_peak`` (worst window's bad fraction / budget),
+        ``windows_breached`` (windows with burn rate > 1) and ``status``:
+        ``breached`` (good fraction < target), else ``at risk`` (budget consumed >
+        0.75 or some window burned faster than 1), else ``met``; ``no data`` when no
+        sample matches (then the rate columns are null).
+
+    Raises
+    ------
+    SchemaError
+        A metric name not in a non-empty frame (the message lists the known names),
+        a tag filter on a missing column, a unit that differs from the metric's, or a
+        metric with mixed units.
+    ParameterError
+        A target outside (0, 1), a non-finite threshold, repeated labels, bad
+        ``every``.
+
+    Examples
+    --------
+    >>> from datetime import datetime, timedelta, UTC
+    >>> t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    >>> df = pl.DataFrame({"name": "api", "unit": "ms",
+    ...     "value": [100.0] * 99 + [900.0],
+    ...     "timestamp": [t0 + timedelta(minutes=i) for i in range(100)]})
+    >>> r = slo_report(df, [{"name": "api", "threshold": 300, "target": 0.98}])
+    >>> r.select("objective", "good_fraction", "budget_consumed", "burn_rate_peak", "status")
+    shape: (1, 5)
+    ┌────────────────────┬───────────────┬─────────────────┬────────────────┬─────────┐
+    │ objective          ┆ good_fraction ┆ budget_consumed ┆ burn_rate_peak ┆ status  │
+    │ ---                ┆ ---           ┆ ---             ┆ ---            ┆ ---     │
+    │ str                ┆ f64           ┆ f64             ┆ f64            ┆ str     │
+    ╞════════════════════╪═══════════════╪═════════════════╪════════════════╪═════════╡
+    │ api <= 300 for 98% ┆ 0.99          ┆ 0.5             ┆ 1.25           ┆ at risk │
+    └────────────────────┴───────────────┴─────────────────┴────────────────┴─────────┘
+
+    Half the budget is spent overall, but the second hour (1 bad sample in 40) burned
+    it 1.25 times faster than allowed, hence "at risk".
+    """
+    frame = _metrics(df)
+    _check_units(frame)
+    objs = _objectives(objectives)
+    windows = _windows(frame, objs, _every(every))
+    units = dict(frame.group_by("name").agg(pl.col("unit").first()).iter_rows())
+    spec = pl.DataFrame(
+        {
+            "objective": [o["objective"] for o in objs],
+            "name": [o["name"] for o in objs],
+            "threshold": [o["threshold"] for o in objs],
+            "unit": [units.get(o["name"], o["unit"]) for o in objs],
+            "target": [o["target"] for o in objs],
+            "error_budget": [o["budget"] for o in objs],
+        },
+        schema={
+            k: SLO_COLUMNS[k]
+            for k in ("objective", "name", "threshold", "unit", "target", "error_budget")
+        },
+    )
+    totals = windows.group_by("objective").agg(
+        pl.col("samples").sum(),
+        pl.col("bad").sum(),
+        pl.col("burn_rate").max().alias("burn_rate_peak"),
+        (pl.col("burn_rate") > 1).sum().cast(pl.UInt32).alias("windows_breached"),
+    )
+    bad_fraction = pl.col("bad") / pl.col("samples")
+    out = (
+        spec.join(totals, on="objective", how="left", maintain_order="left")
+        .with_columns(
+            pl.col("samples").fill_null(0),
+            good_fraction=1.0 - bad_fraction,
+            budget_consumed=bad_fraction / pl.col("error_budget"),
+        )
+        .with_columns(
+            status=pl.when(pl.col("samples") == 0)
+            .then(pl.lit("no data"))
+            # good fraction < target, said exactly: bad fraction > budget
+            .when(pl.col("budget_consumed") > 1)
+            .then(pl.lit("breached"))
+            .when((pl.col("budget_consumed") > 0.75) | (pl.col("burn_rate_peak") > 1))
+            .then(pl.lit("at risk"))
+            .otherwise(pl.lit("met"))
+        )
+    )
+    return out.select(list(SLO_COLUMNS)).cast(pl.Schema(SLO_COLUMNS))

@@ -1,0 +1,297 @@
+"""Is a metric drifting, and did it jump? Theil–Sen slopes and change points per series.
+
+A series is one statistic (``p95`` by default) of each time window of one group. The
+slope is the Theil–Sen estimate (robust to a few wild windows) with Sen's
+confidence interval, both from :mod:`perflab.stats`; change points come from
+:func:`perflab.stats.change_points`, kept only when the steps explain the series
+better than a straight line does, so a steady drift is not mistaken for a staircase.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from perflab.errors import ParameterError
+from perflab.frames import UTC_DATETIME, FrameLike
+from perflab.monitoring.summarize import SUMMARY_COLUMNS, _check_by, _metrics, summarize
+from perflab.stats import change_points, theil_sen
+
+__all__ = ["TREND_STATS", "Trend", "trend"]
+
+logger = logging.getLogger(__name__)
+
+TREND_STATS: tuple[str, ...] = SUMMARY_COLUMNS[1:]
+"""The statistics a trend can follow: ``count``, ``mean``, ``min``, ``max``, ``std``, ``p50`` …"""
+
+_HOUR_US = 3_600_000_000
+
+
+@dataclass(frozen=True)
+class Trend:
+    """The result of :func:`trend`.
+
+    Attributes
+    ----------
+    windows : polars.DataFrame
+        :func:`~perflab.monitoring.summarize` per window (``by…, window_start, unit,
+        count … p999``) plus ``stat_value`` (f64), the followed statistic, ``fitted``
+        (f64, the Theil–Sen line at that window; null with too few windows) and
+        ``segment_mean`` (f64, the mean of the statistic over the window's segment
+        between change points — the step the change points describe).
+    slopes : polars.DataFrame
+        One row per group: ``by…, unit, stat, windows`` (u32), ``slope_per_hour``,
+        ``ci_low``, ``ci_high`` (unit per hour), ``level`` (median of the statistic),
+        ``relative_slope_pct_per_hour``, ``verdict`` (``rising``, ``falling``,
+        ``flat`` or ``insufficient data``), ``change_points`` (u32),
+        ``last_change_at`` (datetime[μs, UTC]), ``shift_pct`` (at the last change).
+    change_points : polars.DataFrame
+        One row per change: ``by…, unit, window_start`` (first window of the new
+        level), ``before``, ``after`` (mean of the statistic over the segments either
+        side), ``shift_pct``.
+    """
+
+    windows: pl.DataFrame
+    slopes: pl.DataFrame
+    change_points: pl.DataFrame
+
+
+def _slopes_schema(keys: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **keys,
+        "unit": pl.String,
+        "stat": pl.String,
+        "windows": pl.UInt32,
+        "slope_per_hour": pl.Float64,
+        "ci_low": pl.Float64,
+        "ci_high": pl.Float64,
+        "level": pl.Float64,
+        "relative_slope_pct_per_hour": pl.Float64,
+        "verdict": pl.String,
+        "change_points": pl.UInt32,
+        "last_change_at": UTC_DATETIME,
+        "shift_pct": pl.Float64,
+    }
+
+
+def _changes_schema(keys: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **keys,
+        "unit": pl.String,
+        "window_start": UTC_DATETIME,
+        "before": pl.Float64,
+        "after": pl.Float64,
+        "shift_pct": pl.Float64,
+    }
+
+
+def _pct(new: float, old: float) -> float | None:
+    return None if old == 0 else (new - old) / abs(old) * 100.0
+
+
+def trend(
+    df: FrameLike,
+    every: str | timedelta = "1m",
+    *,
+    by: str | Sequence[str] = ("name",),
+    stat: str = "p95",
+    alpha: float = 0.05,
+    min_change_pct: float = 5.0,
+    min_windows: int = 3,
+) -> Trend:
+    """Slope, verdict and change points of one statistic per window, per group.
+
+    Each group's series is the statistic ``stat`` of every window of length
+    ``every`` that holds samples (windows without samples are skipped, not zero),
+    against time in hours. The verdict is ``rising`` (``falling``) when the
+    ``1 − alpha`` Theil–Sen interval lies above (below) zero **and** the fitted line
+    moves by at least ``min_change_pct`` % of the level over the observed span — so a
+    statistically sure but negligible drift reads ``flat``. Fewer than
+    ``min_windows`` windows give ``insufficient data`` and null slopes.
+
+    Change points come from BIC-like binary segmentation of the series (see
+    :func:`perflab.stats.change_points`) and are kept only when those steps explain
+    the series better than one straight line (same BIC-like measure), so a steady
+    drift is not reported as a staircase. ``before``/``after`` are the means of the
+    statistic over the segments either side of each change; ``shift_pct`` in
+    ``slopes`` is that of the last change.
+
+    Parameters
+    ----------
+    df : frame-like
+        A ``METRICS`` frame.
+    every : str or timedelta
+        Window length (polars duration: ``"1m"``, ``"5m"``, ``"1h"``).
+    by : str or sequence of str
+        Grouping columns (``name`` and tag columns).
+    stat : str
+        The statistic followed: one of :data:`TREND_STATS`.
+    alpha : float
+        1 − confidence of the slope interval.
+    min_change_pct : float
+        Smallest drift over the observed span, in % of the level, called a trend.
+    min_windows : int
+        Fewest windows (≥ 3) for a slope.
+
+    Returns
+    -------
+    Trend
+        ``windows``, ``slopes`` and ``change_points`` frames (see :class:`Trend`);
+        empty frames with those columns for an empty input.
+
+    Examples
+    --------
+    >>> from datetime import datetime, timedelta, UTC
+    >>> t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    >>> df = pl.DataFrame({"name": "api", "unit": "ms",
+    ...     "value": [100.0 + 2 * i + (i % 3) for i in range(60)],
+    ...     "timestamp": [t0 + timedelta(minutes=i) for i in range(60)]})
+    >>> t = trend(df, "5m", stat="mean")
+    >>> t.slopes.select("name", "windows", "slope_per_hour", "verdict")
+    shape: (1, 4)
+    ┌──────┬─────────┬────────────────┬─────────┐
+    │ name ┆ windows ┆ slope_per_hour ┆ verdict │
+    │ ---  ┆ ---     ┆ ---            ┆ ---     │
+    │ str  ┆ u32     ┆ f64            ┆ str     │
+    ╞══════╪═════════╪════════════════╪═════════╡
+    │ api  ┆ 12      ┆ 120.0          ┆ rising  │
+    └──────┴─────────┴────────────────┴─────────┘
+    """
+    if stat not in TREND_STATS:
+        raise ParameterError(f"stat must be one of {list(TREND_STATS)}, not {stat!r}")
+    if not 0.0 < alpha < 1.0:
+        raise ParameterError(f"alpha must lie in (0, 1), not {alpha}")
+    if min_windows < 3:
+        raise ParameterError(f"min_windows must be at least 3, not {min_windows}")
+    frame = _metrics(df)
+    keys = _check_by(frame, by)
+    windows = summarize(frame, by=keys, every=every).with_columns(
+        pl.col(stat).cast(pl.Float64).alias("stat_value")
+    )
+    key_schema = {k: windows.schema[k] for k in keys}
+    slope_rows: list[dict[str, Any]] = []
+    change_rows: list[dict[str, Any]] = []
+    fitted_parts: list[pl.DataFrame] = []
+    series = windows.filter(pl.col("stat_value").is_not_null())
+    groups = series.partition_by(keys, maintain_order=True) if keys else [series]
+    for group in groups:
+        if group.height == 0:
+            continue
+        key = {k: group.get_column(k)[0] for k in keys}
+        unit = group.get_column("unit")[0]
+        starts = group.get_column("window_start")
+        x = (starts.dt.epoch("us") - starts.dt.epoch("us")[0]).to_numpy() / _HOUR_US
+        y = group.get_column("stat_value").to_numpy()
+        row, fitted = _fit(x, y, alpha, min_change_pct, min_windows)
+        cps = _changes(x, y)
+        bounds = [0, *(k for k, _, _ in cps), y.size]
+        segment = np.concatenate(
+            [np.full(b - a, y[a:b].mean()) for a, b in itertools.pairwise(bounds)]
+        )
+        fitted_parts.append(
+            group.select(*keys, "window_start").with_columns(
+                pl.Series("fitted", fitted, dtype=pl.Float64).fill_nan(None),
+                pl.Series("segment_mean", segment, dtype=pl.Float64),
+            )
+        )
+        for k, before, after in cps:
+            change_rows.append(
+                {**key, "unit": unit, "window_start": starts[k], "before": before,
+                 "after": after, "shift_pct": _pct(after, before)}
+            )  # fmt: skip
+        last = cps[-1] if cps else None
+        slope_rows.append(
+            {
+                **key,
+                "unit": unit,
+                "stat": stat,
+                "windows": group.height,
+                **row,
+                "change_points": len(cps),
+                "last_change_at": starts[last[0]] if last else None,
+                "shift_pct": _pct(last[2], last[1]) if last else None,
+            }
+        )
+    fit_schema = {**key_schema, "window_start": windows.schema["window_start"]}
+    fits = (
+        pl.concat(fitted_parts)
+        if fitted_parts
+        else pl.DataFrame(schema={**fit_schema, "fitted": pl.Float64, "segment_mean": pl.Float64})
+    )
+    windows = windows.join(fits, on=[*keys, "window_start"], how="left", nulls_equal=True)
+    slopes = pl.DataFrame(slope_rows, schema=_slopes_schema(key_schema), orient="row")
+    changes = pl.DataFrame(change_rows, schema=_changes_schema(key_schema), orient="row")
+    logger.debug("trend: %d series, %d change points", slopes.height, changes.height)
+    return Trend(windows=windows, slopes=slopes, change_points=changes)
+
+
+def _fit(
+    x: np.ndarray, y: np.ndarray, alpha: float, min_change_pct: float, min_windows: int
+) -> tuple[dict[str, Any], np.ndarray]:
+    """Slope columns of one series, and its fitted line (NaN when not fitted)."""
+    level = float(np.median(y))
+    row: dict[str, Any] = {
+        "slope_per_hour": None,
+        "ci_low": None,
+        "ci_high": None,
+        "level": level,
+        "relative_slope_pct_per_hour": None,
+        "verdict": "insufficient data",
+    }
+    if y.size < min_windows:
+        return row, np.full(y.size, np.nan)
+    fit = theil_sen(x, y, confidence=1.0 - alpha)
+    relative = fit.slope / abs(level) * 100.0 if level != 0 else None
+    span = float(x[-1] - x[0])
+    drift_pct = abs(fit.slope) * span / abs(level) * 100.0 if level != 0 else float("inf")
+    meaningful = fit.slope != 0 and drift_pct >= min_change_pct
+    if fit.low_slope > 0 and meaningful:
+        verdict = "rising"
+    elif fit.high_slope < 0 and meaningful:
+        verdict = "falling"
+    else:
+        verdict = "flat"
+    row.update(
+        slope_per_hour=fit.slope,
+        ci_low=fit.low_slope,
+        ci_high=fit.high_slope,
+        relative_slope_pct_per_hour=relative,
+        verdict=verdict,
+    )
+    return row, fit.intercept + fit.slope * x
+
+
+def _changes(x: np.ndarray, y: np.ndarray) -> list[tuple[int, float, float]]:
+    """Change points of a series as (index, mean before, mean after).
+
+    Mean shifts found by :func:`perflab.stats.change_points` are kept only when the
+    steps explain the series better than one straight line by the same BIC-like
+    measure (``n·ln SSE`` plus ``3·ln n`` per change point), so a steady drift —
+    which binary segmentation would cut into a staircase — reports no change.
+    """
+    found = change_points(y)
+    if not found:
+        return []
+    n = y.size
+    bounds = [0, *found, n]
+    sse_steps = sum(
+        float(((y[a:b] - y[a:b].mean()) ** 2).sum()) for a, b in itertools.pairwise(bounds)
+    )
+    line = np.polyval(np.polyfit(x, y, 1), x) if np.ptp(x) > 0 else np.full(n, y.mean())
+    sse_line = float(((y - line) ** 2).sum())
+    with np.errstate(divide="ignore"):
+        bic_steps = n * np.log(sse_steps) + (1 + 3 * len(found)) * np.log(n)
+        bic_line = n * np.log(sse_line) + 2 * np.log(n)
+    if bic_line <= bic_steps:
+        return []
+    return [
+        (k, float(y[bounds[i] : k].mean()), float(y[k : bounds[i + 2]].mean()))
+        for i, k in enumerate(found)
+    ]
