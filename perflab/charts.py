@@ -396,7 +396,7 @@ def compare_bars(
     )
     ci = alt.Chart(df).mark_rule(color="#111827").encode(x=f"{low}:Q", x2=f"{high}:Q", y=y)
     zero = alt.Chart(pl.DataFrame({"x": [0.0]})).mark_rule(color="#6b7280").encode(x="x:Q")
-    return alt.layer(bars, ci, zero).properties(width=560, title=title)
+    return alt.LayerChart(layer=[bars, ci, zero]).properties(width=560, title=title)
 
 
 class Table:

@@ -6,6 +6,8 @@ The hierarchy::
     ├── InputError               evidence that cannot be read (source, line, reason)
     ├── SchemaError              a frame lacks columns or has mistyped ones
     └── ParameterError           a run parameter or option that does not exist or parse
+        └── MetricError          a sample the live Monitor cannot record
+                                 (perflab.monitoring.MetricError)
 
 Catch ``PerflabError`` to catch them all.
 """

@@ -18,7 +18,7 @@ def test_input_error_carries_source_line_and_reason():
 
 def test_raise_mode_raises_on_first_bad_line():
     bad = BadLines("a.log")
-    with pytest.raises(InputError, match="a.log:3: nope"):
+    with pytest.raises(InputError, match=r"a\.log:3: nope"):
         bad.add(3, "nope")
 
 

@@ -66,12 +66,12 @@ def test_zoned_timestamps_are_converted_to_utc():
 
 
 def test_missing_columns_are_named():
-    with pytest.raises(SchemaError, match="missing column.*'value'.*'timestamp'"):
+    with pytest.raises(SchemaError, match=r"missing column.*'value'.*'timestamp'"):
         as_frame({"name": ["a"]}, S)
 
 
 def test_mistyped_column_is_named_with_expected_type():
-    with pytest.raises(SchemaError, match="'value' \\(expected Float64, found String\\)"):
+    with pytest.raises(SchemaError, match=r"'value' \(expected Float64, found String\)"):
         as_frame({"name": ["a"], "value": ["fast"], "timestamp": [datetime(2026, 1, 1)]}, S)
 
 
@@ -84,7 +84,7 @@ def test_non_finite_values_are_refused(bad):
 def test_error_names_the_file(tmp_path):
     p = tmp_path / "bad.csv"
     p.write_text("name,value\na,1\n")
-    with pytest.raises(SchemaError, match="bad.csv"):
+    with pytest.raises(SchemaError, match=r"bad\.csv"):
         as_frame(p, S)
 
 

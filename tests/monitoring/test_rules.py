@@ -128,7 +128,7 @@ def changes(*shifts: float, route: str | None = "/x") -> pl.DataFrame:
             "unit": ["ms"] * n,
             "window_start": [datetime(2026, 11, 2, 10 + 3 * i, tzinfo=UTC) for i in range(n)],
             "before": before,
-            "after": [b * (1 + s / 100) for b, s in zip(before, shifts)],
+            "after": [b * (1 + s / 100) for b, s in zip(before, shifts, strict=True)],
             "shift_pct": list(shifts),
         }
     )

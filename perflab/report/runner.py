@@ -1,0 +1,557 @@
+"""Run a batch of notebooks with papermill and build ``<out>/<run-id>/``.
+
+The flow of :func:`run`:
+
+1. find the notebooks (``NN-name.ipynb`` → ``name``), select ``only``, check every
+   parameter against the notebook's ``parameters`` cell (``papermill.inspect_notebook``)
+   — all before anything runs;
+2. reserve ``<out>/.<run-id>.partial/`` and run the notebooks in a pool of worker
+   processes. Each worker executes one notebook with ``papermill.execute_notebook``
+   (cwd = the notebook's directory, kernel ``perflab`` or else ``python3``) and renders
+   it with nbconvert in the same process (:mod:`perflab.report.render`). A watchdog
+   thread bounds the whole notebook: at the deadline it interrupts the kernel (the
+   cell's traceback lands in the notebook) and, if that does not stop it, kills the
+   kernel's processes; papermill's per-cell ``execution_timeout`` is the backstop.
+   A failed or timed-out notebook is still rendered, with its error;
+3. write ``manifest.json`` and ``index.html`` last, rename the directory to
+   ``<out>/<run-id>/``, append the figures to the history and point ``<out>/latest``
+   at the run (a symlink replaced atomically).
+
+An interrupted run leaves only the hidden ``.partial`` directory behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import multiprocessing
+import os
+import re
+import sys
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from perflab.errors import ParameterError
+from perflab.report.worker import Task, entry, run_notebook
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "KERNEL_NAME",
+    "RunResult",
+    "discover",
+    "load_config",
+    "merge_parameters",
+    "notebook_name",
+    "parse_assignment",
+    "run",
+    "select_kernel",
+    "validate_parameters",
+]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = 600.0
+"""Seconds a notebook may run, kernel start included, before it is stopped."""
+
+KERNEL_NAME = "perflab"
+"""The kernelspec the notebooks declare (``make install`` registers it)."""
+
+_PREFIX = re.compile(r"^\d+-")
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_GRACE_S = 5.0
+_ERROR_LINES = 8
+
+
+def notebook_name(path: str | os.PathLike[str]) -> str:
+    """A notebook's name: its file stem without the ``NN-`` ordering prefix.
+
+    Examples
+    --------
+    >>> notebook_name("notebooks/01-monitoring.ipynb")
+    'monitoring'
+    >>> notebook_name("scratch.ipynb")
+    'scratch'
+    """
+    return _PREFIX.sub("", Path(path).stem, count=1)
+
+
+def discover(notebooks_dir: str | os.PathLike[str]) -> dict[str, Path]:
+    """The notebooks in ``notebooks_dir``, by name, in file-name order.
+
+    Raises
+    ------
+    ParameterError
+        When the directory does not exist, two files give the same name, or a name is
+        ``index`` (the run's dashboard page is ``index.html``).
+
+    Examples
+    --------
+    >>> import tempfile, nbformat
+    >>> d = Path(tempfile.mkdtemp())
+    >>> for f in ("02-caching.ipynb", "01-monitoring.ipynb"):
+    ...     nbformat.write(nbformat.v4.new_notebook(), d / f)
+    >>> list(discover(d))
+    ['monitoring', 'caching']
+    """
+    root = Path(notebooks_dir)
+    if not root.is_dir():
+        raise ParameterError(f"notebooks directory {str(root)!r} does not exist")
+    found: dict[str, Path] = {}
+    for path in sorted(root.glob("*.ipynb")):
+        if path.name.startswith("."):
+            continue
+        name = notebook_name(path)
+        if name == "index":
+            raise ParameterError(
+                f"notebook {path.name!r} would be named 'index', which is the run's dashboard"
+            )
+        if name in found:
+            raise ParameterError(
+                f"notebooks {found[name].name!r} and {path.name!r} have the same name {name!r}"
+            )
+        found[name] = path
+    return found
+
+
+def _yaml_load(text: str) -> Any:
+    """``yaml.safe_load`` that leaves dates and timestamps as strings.
+
+    papermill passes a date to the notebook as its string anyway; keeping it a string
+    here keeps the manifest (JSON) and the notebook in agreement.
+    """
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    return yaml.load(text, Loader=Loader)
+
+
+def parse_assignment(text: str) -> tuple[str, str, Any]:
+    """Parse ``NAME.KEY=VALUE`` (the CLI's ``-p``); VALUE is read as YAML.
+
+    Numbers, booleans, ``null``, lists (``[1, 2]``) and mappings work; anything else,
+    dates included, stays a string. An empty VALUE is ``None``.
+
+    Examples
+    --------
+    >>> parse_assignment("monitoring.slo_p95_ms=250")
+    ('monitoring', 'slo_p95_ms', 250)
+    >>> parse_assignment("monitoring.services=[api, web]")
+    ('monitoring', 'services', ['api', 'web'])
+    >>> parse_assignment("monitoring.title=p95 = 250 ms")
+    ('monitoring', 'title', 'p95 = 250 ms')
+    >>> parse_assignment("monitoring.since=2026-11-01")
+    ('monitoring', 'since', '2026-11-01')
+    """
+    import yaml
+
+    target, sep, raw = text.partition("=")
+    notebook, dot, key = target.strip().partition(".")
+    if not sep or not dot or not notebook or not key:
+        raise ParameterError(f"expected NAME.KEY=VALUE, got {text!r}")
+    try:
+        value = _yaml_load(raw)
+    except yaml.YAMLError as exc:
+        raise ParameterError(f"cannot parse the value in {text!r}: {exc}") from None
+    return notebook, key, value
+
+
+def load_config(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
+    """Read a run configuration: a YAML mapping of notebook name → mapping of parameters.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "run.yaml"
+    >>> _ = p.write_text("monitoring:\\n  slo_p95_ms: 300\\n")
+    >>> load_config(p)
+    {'monitoring': {'slo_p95_ms': 300}}
+    """
+    import yaml
+
+    source = Path(path)
+    try:
+        data = _yaml_load(source.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ParameterError(f"cannot read config {str(source)!r}: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise ParameterError(f"config {str(source)!r} is not valid YAML: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict) or not all(
+        isinstance(k, str) and isinstance(v, dict | type(None)) for k, v in data.items()
+    ):
+        raise ParameterError(
+            f"config {str(source)!r} must map notebook names to mappings of parameters"
+        )
+    return {name: dict(params or {}) for name, params in data.items()}
+
+
+def merge_parameters(
+    *layers: Mapping[str, Mapping[str, Any]] | Iterable[tuple[str, str, Any]] | None,
+) -> dict[str, dict[str, Any]]:
+    """Merge parameter layers, later ones winning key by key.
+
+    Each layer is a mapping ``{notebook: {key: value}}`` (a config file) or an iterable
+    of ``(notebook, key, value)`` triples (parsed ``-p`` options).
+
+    Examples
+    --------
+    >>> merge_parameters({"m": {"a": 1, "b": 2}}, [("m", "b", 3)])
+    {'m': {'a': 1, 'b': 3}}
+    """
+    merged: dict[str, dict[str, Any]] = {}
+    for layer in layers:
+        if layer is None:
+            continue
+        if isinstance(layer, Mapping):
+            for notebook, params in layer.items():
+                merged.setdefault(notebook, {}).update(params)
+        else:
+            for notebook, key, value in layer:
+                merged.setdefault(notebook, {})[key] = value
+    return merged
+
+
+def validate_parameters(
+    notebooks: Mapping[str, Path], parameters: Mapping[str, Mapping[str, Any]]
+) -> None:
+    """Check that every notebook and parameter named in ``parameters`` exists.
+
+    Parameter names come from each notebook's ``parameters`` cell, read by
+    ``papermill.inspect_notebook``.
+
+    Raises
+    ------
+    ParameterError
+        Naming the unknown notebook or parameter and listing the known ones.
+
+    Examples
+    --------
+    >>> import tempfile, nbformat
+    >>> d = Path(tempfile.mkdtemp())
+    >>> nb = nbformat.v4.new_notebook()
+    >>> nb.metadata.kernelspec = {"name": "perflab", "display_name": "p", "language": "python"}
+    >>> nb.cells = [nbformat.v4.new_code_cell("slo_ms = 250", metadata={"tags": ["parameters"]})]
+    >>> nbformat.write(nb, d / "01-monitoring.ipynb")
+    >>> validate_parameters(discover(d), {"monitoring": {"slo_ms": 300}})
+    >>> validate_parameters(discover(d), {"monitoring": {"slo": 300}})
+    Traceback (most recent call last):
+    ...
+    perflab.errors.ParameterError: notebook 'monitoring' has no parameter 'slo'; its ...: slo_ms
+    """
+    unknown = sorted(set(parameters) - set(notebooks))
+    if unknown:
+        raise ParameterError(
+            f"unknown notebook(s) {', '.join(map(repr, unknown))}; "
+            f"known: {', '.join(notebooks) or '(none)'}"
+        )
+    if not any(parameters.values()):
+        return
+    import papermill
+
+    for name, params in parameters.items():
+        if not params:
+            continue
+        try:
+            known = list(papermill.inspect_notebook(str(notebooks[name])))
+        except ValueError as exc:  # e.g. no kernelspec in the notebook's metadata
+            raise ParameterError(f"cannot read the parameters of {name!r}: {exc}") from None
+        missing = [key for key in params if key not in known]
+        if missing:
+            raise ParameterError(
+                f"notebook {name!r} has no parameter {', '.join(map(repr, missing))}; "
+                f"its parameters: {', '.join(known) or '(none)'}"
+            )
+
+
+def select_kernel(declared: str | None, available: Iterable[str]) -> str:
+    """The kernel to run a notebook with: the one it declares if installed, else python3.
+
+    Examples
+    --------
+    >>> select_kernel("perflab", ["perflab", "python3"])
+    'perflab'
+    >>> select_kernel("perflab", ["python3"])
+    'python3'
+    """
+    names = set(available)
+    wanted = declared or KERNEL_NAME
+    if wanted in names:
+        return wanted
+    logger.warning(
+        "no Jupyter kernel named %r (run `make install` to register it); "
+        "using this interpreter's python3 kernel",
+        wanted,
+    )
+    return "python3"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What :func:`run` produced.
+
+    Attributes
+    ----------
+    run_id : str
+        Name of the run directory.
+    path : Path
+        ``<out>/<run_id>``, holding ``index.html``, ``manifest.json`` and one ``.html``
+        and ``.ipynb`` per notebook.
+    manifest : dict
+        The content of ``manifest.json``.
+    """
+
+    run_id: str
+    path: Path
+    manifest: dict[str, Any] = field(repr=False)
+
+    @property
+    def index(self) -> Path:
+        """The run's dashboard page."""
+        return self.path / "index.html"
+
+    @property
+    def failed(self) -> list[dict[str, Any]]:
+        """Manifest entries of the notebooks that failed or timed out."""
+        return [nb for nb in self.manifest["notebooks"] if nb["status"] != "ok"]
+
+    @property
+    def ok(self) -> bool:
+        """Whether every notebook ran to the end."""
+        return not self.failed
+
+
+def run(
+    notebooks_dir: str | os.PathLike[str] = "notebooks",
+    out_dir: str | os.PathLike[str] = "reports",
+    *,
+    only: Sequence[str] | None = None,
+    parameters: Mapping[str, Mapping[str, Any]] | None = None,
+    jobs: int | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    show_code: bool = False,
+    progress: bool = True,
+) -> RunResult:
+    """Execute and render a batch of notebooks into ``<out_dir>/<run-id>/``.
+
+    Parameters
+    ----------
+    notebooks_dir : path
+        Directory of ``NN-name.ipynb`` notebooks.
+    out_dir : path
+        Reports directory; the run goes to ``<out_dir>/<run-id>/``, the history to
+        ``<out_dir>/history/``, and ``<out_dir>/latest`` points at the newest run.
+    only : sequence of str, optional
+        Names of the notebooks to run (default all).
+    parameters : mapping, optional
+        ``{notebook: {parameter: value}}`` injected by papermill.
+    jobs : int, optional
+        Worker processes (default ``os.cpu_count()``).
+    timeout : float
+        Seconds each notebook may take in total, kernel start included.
+    show_code : bool
+        Keep code cells in the HTML pages.
+    progress : bool
+        Show a progress bar of notebooks done on stderr.
+
+    Returns
+    -------
+    RunResult
+        Check ``.ok`` / ``.failed``: a failing notebook does not raise.
+
+    Raises
+    ------
+    ParameterError
+        For an unknown notebook name or parameter, before anything runs.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> notebooks, out = tempfile.mkdtemp(), tempfile.mkdtemp()
+    >>> result = run(notebooks, out, progress=False)
+    >>> result.ok, result.manifest["notebooks"], sorted(p.name for p in result.path.iterdir())
+    (True, [], ['index.html', 'manifest.json'])
+    >>> (Path(out) / "latest").resolve() == result.path.resolve()
+    True
+    """
+    found = discover(notebooks_dir)
+    selected = list(found) if only is None else list(dict.fromkeys(only))
+    unknown = [name for name in selected if name not in found]
+    if unknown:
+        raise ParameterError(
+            f"unknown notebook(s) {', '.join(map(repr, unknown))}; "
+            f"known: {', '.join(found) or '(none)'}"
+        )
+    params = merge_parameters(parameters)
+    validate_parameters(found, params)
+    if timeout <= 0:
+        raise ParameterError(f"timeout must be positive, not {timeout!r}")
+    workers = max(1, jobs if jobs is not None else (os.cpu_count() or 1))
+    kernels = _kernels_for([found[name] for name in selected])
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    started = datetime.now(UTC)
+    clock = time.monotonic()
+    run_id, partial = _reserve(out, started)
+    logger.info("run %s: %d notebook(s) in %s", run_id, len(selected), partial)
+    tasks = [
+        Task(
+            name=name,
+            source=str(found[name]),
+            path=str(found[name].resolve()),
+            out_dir=str(partial.resolve()),
+            parameters=dict(params.get(name, {})),
+            kernel_name=kernels[found[name]],
+            timeout=float(timeout),
+            show_code=show_code,
+            run_id=run_id,
+        )
+        for name in selected
+    ]
+    results = _execute_all(tasks, workers, progress)
+
+    manifest: dict[str, Any] = {
+        "run_id": run_id,
+        "started_at": started.isoformat(),
+        "finished_at": datetime.now(UTC).isoformat(),
+        "duration_s": round(time.monotonic() - clock, 3),
+        "notebooks_dir": str(Path(notebooks_dir)),
+        "timeout_s": float(timeout),
+        "notebooks": [results[name] for name in selected],
+    }
+    return _finish(out, partial, run_id, started, manifest)
+
+
+def _kernels_for(paths: Sequence[Path]) -> dict[Path, str]:
+    if not paths:
+        return {}
+    import nbformat
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    available = list(KernelSpecManager().find_kernel_specs())
+    chosen: dict[Path, str] = {}
+    for path in paths:
+        meta = nbformat.read(path, as_version=4).get("metadata", {})
+        declared = meta.get("kernelspec", {}).get("name")
+        chosen[path] = select_kernel(declared, available)
+    return chosen
+
+
+def _reserve(out: Path, started: datetime) -> tuple[str, Path]:
+    """Pick a free run id and create its partial directory (mkdir is the lock)."""
+    base = started.strftime("%Y%m%dT%H%M%SZ")
+    for attempt in range(1, 1000):
+        run_id = base if attempt == 1 else f"{base}-{attempt}"
+        partial = out / f".{run_id}.partial"
+        if (out / run_id).exists():
+            continue
+        try:
+            partial.mkdir()
+        except FileExistsError:
+            continue
+        if (out / run_id).exists():  # lost a race with a run that just finished
+            partial.rmdir()
+            continue
+        return run_id, partial
+    raise RuntimeError(f"no free run id for {base} in {out}")  # pragma: no cover
+
+
+def _execute_all(tasks: list[Task], workers: int, progress: bool) -> dict[str, dict[str, Any]]:
+    if not tasks:
+        return {}
+    from tqdm import tqdm
+
+    results: dict[str, dict[str, Any]] = {}
+    context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=context)
+    bar = tqdm(total=len(tasks), desc="notebooks", unit="nb", file=sys.stderr, disable=not progress)
+    try:
+        futures: dict[Future[dict[str, Any]], Task] = {
+            pool.submit(run_notebook, task): task for task in tasks
+        }
+        for future in as_completed(futures):
+            task = futures[future]
+            try:
+                result = future.result()
+            except Exception as exc:  # the worker process itself died
+                result = entry(task, "failed", 0.0, [], f"{type(exc).__name__}: {exc}")
+            results[task.name] = result
+            bar.set_postfix_str(f"{task.name}: {result['status']}", refresh=False)
+            bar.update(1)
+    except BaseException:
+        _kill_pool(pool)
+        raise
+    finally:
+        bar.close()
+    pool.shutdown(wait=True)
+    return results
+
+
+def _kill_pool(pool: ProcessPoolExecutor) -> None:
+    """Kill the pool's workers and their kernels (by pid), then drop pending work."""
+    import psutil
+
+    processes = dict(getattr(pool, "_processes", None) or {})
+    victims: list[psutil.Process] = []
+    for pid in processes:
+        try:
+            worker = psutil.Process(pid)
+            victims.extend(worker.children(recursive=True))
+            victims.append(worker)
+        except psutil.NoSuchProcess:
+            continue
+    for proc in victims:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            proc.kill()
+    psutil.wait_procs(victims, timeout=5)
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _finish(
+    out: Path, partial: Path, run_id: str, started: datetime, manifest: dict[str, Any]
+) -> RunResult:
+    import polars as pl
+
+    from perflab.frames import write_atomic
+    from perflab.report import store as hist
+    from perflab.report.index import render_index
+
+    figures = {nb["name"]: nb["figures"] for nb in manifest["notebooks"]}
+    this_run = hist.run_frame(run_id, started, figures)
+    past = hist.read_history(out).filter(pl.col("run_id") != run_id)
+    text = json.dumps(manifest, indent=2, ensure_ascii=False, default=str)
+    write_atomic(partial / "manifest.json", text)
+    write_atomic(partial / "index.html", render_index(manifest, pl.concat([past, this_run])))
+    final = out / run_id
+    os.rename(partial, final)
+    try:
+        hist.append_run(out, run_id, started, figures)
+    except Exception:
+        logger.exception("run %s: could not append its figures to the history", run_id)
+    _point_latest(out, run_id)
+    return RunResult(run_id=run_id, path=final, manifest=manifest)
+
+
+def _point_latest(out: Path, run_id: str) -> None:
+    link = out / "latest"
+    tmp = out / f".latest.{os.getpid()}.tmp"
+    try:
+        if tmp.is_symlink() or tmp.exists():
+            tmp.unlink()
+        os.symlink(run_id, tmp)
+        os.replace(tmp, link)
+    except OSError as exc:
+        logger.warning("cannot point %s at %s: %s", link, run_id, exc)

@@ -1,0 +1,146 @@
+"""Every notebook runs on the bundled samples through `perflab run`, and its report is sound.
+
+These are the slowest tests (a kernel per notebook run), so each run is shared by the
+tests that read it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+ROOT = Path(__file__).parents[2]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+SAMPLE = ROOT / "data" / "sample" / "monitoring"
+EXTERNAL = re.compile(
+    r"""<script[^>]+src=|<link[^>]+href=["']?https?://|@import\s+url\(["']?https?://"""
+)
+
+
+def perflab(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "perflab.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("reports")
+    proc = perflab("run", "--out", str(out), "--jobs", "2")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return out / "latest"
+
+
+def test_notebooks_are_committed_clean():
+    assert NOTEBOOKS, "no notebook in notebooks/"
+    for path in NOTEBOOKS:
+        nb = json.loads(path.read_text())
+        code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+        assert "parameters" in code[0]["metadata"].get("tags", []), path.name
+        assert "| None" not in "".join(code[0]["source"]), path.name
+        assert all(not c.get("outputs") and c.get("execution_count") is None for c in code)
+        assert nb["metadata"]["kernelspec"]["name"] == "perflab"
+
+
+def test_every_notebook_ran_and_recorded_figures(sample_run: Path):
+    manifest = json.loads((sample_run / "manifest.json").read_text())
+    names = {p.stem.split("-", 1)[1] for p in NOTEBOOKS}
+    assert {n["name"] for n in manifest["notebooks"]} == names
+    for entry in manifest["notebooks"]:
+        assert entry["status"] == "ok", entry
+        assert entry["figures"], f"{entry['name']} recorded no headline figure"
+        assert (sample_run / entry["html"]).is_file()
+
+
+def test_monitoring_report_tells_the_planted_story(sample_run: Path):
+    manifest = json.loads((sample_run / "manifest.json").read_text())
+    (entry,) = [n for n in manifest["notebooks"] if n["name"] == "monitoring"]
+    figures = {f["name"]: f for f in entry["figures"]}
+    # the figures agree with the package computing them on the same sample
+    import perflab.monitoring as mon
+
+    df = mon.read_metrics(SAMPLE / "latency.parquet")
+    p95 = mon.summarize(df.filter(pl.col("name") == "http.server.duration"))["p95"][0]
+    assert figures["latency_p95"]["value"] == pytest.approx(p95)
+    assert figures["latency_p95"]["better"] == "lower"
+    html = (sample_run / entry["html"]).read_text()
+    # what the sample plants, the report finds: the deploy step, the cart tail, the leak
+    assert "jumped by" in html and "2026-11-02 16:00 UTC" in html
+    assert "route=/api/cart" in html and "the median" in html
+    assert "leak" in html
+    assert "vegaEmbed(" in html
+
+
+def test_reports_are_offline_and_self_contained(sample_run: Path):
+    pages = list(sample_run.glob("*.html"))
+    assert len(pages) == len(NOTEBOOKS) + 1  # one per notebook and the index
+    for page in pages:
+        text = page.read_text()
+        assert not EXTERNAL.search(text), page.name
+        for script in re.findall(r"<script[^>]*>(.*?)</script>", text, flags=re.S):
+            assert not re.search(r"""["'(]https?://[^"')]*\.(js|css)\b""", script), page.name
+        assert "require.js" not in text and "MathJax.js" not in text
+
+
+def test_evidence_from_the_input_is_escaped(tmp_path: Path):
+    evil = "<script>alert('pwned')</script>"
+    df = pl.read_parquet(SAMPLE / "latency.parquet").with_columns(
+        pl.when(pl.col("route") == "/api/cart")
+        .then(pl.lit(evil))
+        .otherwise(pl.col("route"))
+        .alias("route")
+    )
+    src = tmp_path / "evil.csv"
+    df.write_csv(src)
+    proc = perflab(
+        "run",
+        "--only",
+        "monitoring",
+        "--out",
+        str(tmp_path / "out"),
+        "-p",
+        f"monitoring.metrics_path={src}",
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    html = (tmp_path / "out" / "latest" / "monitoring.html").read_text()
+    assert evil not in html
+    assert "&lt;script&gt;alert(" in html  # shown, escaped, in the tables
+
+
+def test_real_prometheus_export_runs_through_the_notebook(tmp_path: Path):
+    # The real query_range capture: a p95 in seconds per route, with NaN gaps.
+    proc = perflab(
+        "run",
+        "--only",
+        "monitoring",
+        "--out",
+        str(tmp_path),
+        "-p",
+        f"monitoring.metrics_path={SAMPLE / 'prometheus_query_range.json'}",
+        "-p",
+        "monitoring.latency_metric=prometheus_query_range",
+        "-p",
+        "monitoring.window=10s",
+        "-p",
+        "monitoring.trend_window=10s",
+        "-p",
+        "monitoring.compare_hours=0.01",
+        "-p",
+        "monitoring.slo_p95_ms=0.25",
+        "-p",
+        "monitoring.slo_p99_ms=null",
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    html = (tmp_path / "latest" / "monitoring.html").read_text()
+    assert "/checkout" in html and "vegaEmbed(" in html
