@@ -104,17 +104,27 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from perflab.report.runner import load_config, merge_parameters, parse_assignment, run
+    from perflab.report.runner import (
+        load_config,
+        merge_parameters,
+        parse_assignment,
+        resolve_paths,
+        run,
+    )
 
-    config = load_config(args.config) if args.config else None
-    assignments = [parse_assignment(text) for text in args.param]
+    config = (
+        resolve_paths(load_config(args.config), Path(args.config).parent) if args.config else None
+    )
+    assignments = resolve_paths(
+        merge_parameters([parse_assignment(text) for text in args.param]), Path.cwd()
+    )
     if args.jobs is not None and args.jobs < 1:
         raise ParameterError(f"--jobs must be at least 1, not {args.jobs}")
     result = run(
         args.notebooks,
         args.out,
         only=args.only,
-        parameters=merge_parameters(config, assignments),
+        parameters=merge_parameters(config, assignments),  # -p wins over the file
         jobs=args.jobs,
         timeout=args.timeout,
         show_code=args.show_code,

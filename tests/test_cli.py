@@ -104,3 +104,15 @@ def test_the_command_is_runnable_as_a_module() -> None:
     )
     for option in ("--only", "--out", "-p", "--config", "--jobs", "--show-code", "--timeout"):
         assert option in result.stdout
+
+
+def test_relative_paths_resolve_where_they_were_typed(tmp_path, monkeypatch):
+    from perflab.report.runner import resolve_paths
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "m.csv").write_text("x\n")
+    params = {"monitoring": {"metrics_path": "data/m.csv", "missing": "nope.csv", "n": 3}}
+    out = resolve_paths(params, tmp_path)["monitoring"]
+    assert out["metrics_path"] == str((tmp_path / "data" / "m.csv").resolve())
+    assert out["missing"] == "nope.csv" and out["n"] == 3
+    assert params["monitoring"]["metrics_path"] == "data/m.csv"  # input left alone

@@ -47,6 +47,7 @@ __all__ = [
     "discover",
     "load_config",
     "merge_parameters",
+    "resolve_paths",
     "notebook_name",
     "parse_assignment",
     "run",
@@ -196,6 +197,37 @@ def load_config(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
             f"config {str(source)!r} must map notebook names to mappings of parameters"
         )
     return {name: dict(params or {}) for name, params in data.items()}
+
+
+def resolve_paths(
+    params: Mapping[str, Mapping[str, Any]], base: str | os.PathLike[str]
+) -> dict[str, dict[str, Any]]:
+    """Make relative paths that exist under ``base`` absolute.
+
+    Notebooks run in their own folder, so a relative path given on the command line
+    (relative to where you typed it) or in a config file (relative to the file) would
+    otherwise be looked up in the wrong place. Only string values that name an
+    existing file or folder under ``base`` change; everything else stays as given.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp()); _ = (d / "m.csv").write_text("x")
+    >>> out = resolve_paths({"monitoring": {"metrics_path": "m.csv", "window": "5m"}}, d)
+    >>> out["monitoring"]["metrics_path"] == str(d / "m.csv"), out["monitoring"]["window"]
+    (True, '5m')
+    """
+    root = Path(base)
+    resolved: dict[str, dict[str, Any]] = {}
+    for notebook, values in params.items():
+        resolved[notebook] = {}
+        for key, value in values.items():
+            if isinstance(value, str) and value and not Path(value).is_absolute():
+                candidate = root / value
+                if candidate.exists():
+                    value = str(candidate.resolve())
+            resolved[notebook][key] = value
+    return resolved
 
 
 def merge_parameters(

@@ -103,14 +103,12 @@ def test_evidence_from_the_input_is_escaped(tmp_path: Path):
     )
     src = tmp_path / "evil.csv"
     df.write_csv(src)
+    # a relative path, typed from another folder than notebooks/: resolved where typed
     proc = perflab(
         "run",
-        "--only",
-        "monitoring",
-        "--out",
-        str(tmp_path / "out"),
-        "-p",
-        f"monitoring.metrics_path={src}",
+        *("--only", "monitoring", "--out", "out", "--notebooks", str(ROOT / "notebooks")),
+        *("-p", "monitoring.metrics_path=evil.csv"),
+        cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     html = (tmp_path / "out" / "latest" / "monitoring.html").read_text()
