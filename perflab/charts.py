@@ -245,8 +245,8 @@ def trend_lines(
     windows : frame-like
         Per-window statistics: ``time``, ``stat`` and the ``by`` columns.
     fits : frame-like
-        One row per series: the ``by`` columns and ``verdict``, shown in the panel title.
-        When ``windows`` has ``fitted`` (the Theil–Sen line per window) or
+        One row per series to draw: the ``by`` columns and ``verdict``, shown in the
+        panel title; series of ``windows`` absent from ``fits`` are left out. When ``windows`` has ``fitted`` (the Theil–Sen line per window) or
         ``segment_mean`` (the level between change points) columns, they are drawn
         over the points: a red line and a dashed step.
 
@@ -261,7 +261,7 @@ def trend_lines(
     """
     w = _series_label(as_frame(windows), by)
     f = _series_label(as_frame(fits), by).select("series", "verdict")
-    df = w.join(f, on="series", how="left").with_columns(
+    df = w.join(f, on="series", how="inner").with_columns(
         pl.concat_str([pl.col("series"), pl.lit(" — "), pl.col("verdict").fill_null("?")]).alias(
             "panel"
         )
@@ -400,7 +400,15 @@ def compare_bars(
 
 
 class Table:
-    """An HTML table whose every cell is escaped; notebooks display it directly."""
+    """An HTML table whose every cell is escaped; notebooks display it directly.
+
+    Made by :func:`table`.
+
+    Examples
+    --------
+    >>> Table(pl.DataFrame({"a": [1.5]}))._repr_html_().count("<td")
+    1
+    """
 
     def __init__(self, df: pl.DataFrame, *, caption: str = "", max_rows: int = 50) -> None:
         self.df = df

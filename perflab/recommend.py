@@ -81,6 +81,11 @@ class Rule:
         Default severity of what the rule finds.
     title : str
         One line saying what the rule detects.
+
+    Examples
+    --------
+    >>> Rule("demo.slow-thing", "medium", "something is slow").domain
+    'demo'
     """
 
     id: str
@@ -104,7 +109,14 @@ _REGISTRY: dict[str, Rule] = {}
 
 
 def rules(domain: str | None = None) -> list[Rule]:
-    """The registered rules, optionally of one domain, sorted by id."""
+    """The registered rules, optionally of one domain, sorted by id.
+
+    Examples
+    --------
+    >>> import perflab.monitoring
+    >>> [r.id for r in rules("monitoring")][:2]
+    ['monitoring.heavy-tail', 'monitoring.regression']
+    """
     return sorted(
         (r for r in _REGISTRY.values() if domain is None or r.domain == domain),
         key=lambda r: r.id,
@@ -194,6 +206,24 @@ def rank(df: FrameLike) -> pl.DataFrame:
     -------
     polars.DataFrame
         The same rows, ordered.
+
+    Examples
+    --------
+    >>> rule = Rule("demo.thing", "low", "a demo rule")
+    >>> recs = [Recommendation.of(rule, subject=s, finding="f", action="a", evidence="e",
+    ...     severity=sev, score=score) for s, sev, score in
+    ...     [("x", "low", 9.0), ("y", "high", 1.0), ("z", "low", 20.0)]]
+    >>> rank(pl.DataFrame(recs)).select("subject", "severity", "score")
+    shape: (3, 3)
+    ┌─────────┬──────────┬───────┐
+    │ subject ┆ severity ┆ score │
+    │ ---     ┆ ---      ┆ ---   │
+    │ str     ┆ str      ┆ f64   │
+    ╞═════════╪══════════╪═══════╡
+    │ y       ┆ high     ┆ 1.0   │
+    │ z       ┆ low      ┆ 20.0  │
+    │ x       ┆ low      ┆ 9.0   │
+    └─────────┴──────────┴───────┘
     """
     frame = as_frame(df, RECOMMENDATIONS)
     order = {s: i for i, s in enumerate(SEVERITIES)}

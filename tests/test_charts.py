@@ -59,3 +59,12 @@ def test_table_escapes_every_cell_and_badges_severity():
 def test_table_truncates_with_a_note():
     out = charts.table(pl.DataFrame({"x": list(range(60))}), max_rows=10)._repr_html_()
     assert out.count("<tr>") == 1 + 10 and "50 more rows" in out
+
+
+def test_trend_lines_draw_only_the_series_given_in_fits():
+    w = pl.concat([windows(), windows().with_columns(pl.lit("/y").alias("route"))])
+    fits = pl.DataFrame({"name": ["a"], "route": ["/y"], "verdict": ["rising"]})
+    spec = charts.trend_lines(w, fits, by=("name", "route")).to_dict()
+    (rows,) = spec["datasets"].values()
+    assert {r["panel"] for r in rows} == {"a · /y — rising"}
+    assert len(rows) == 10
