@@ -2,7 +2,8 @@
 
 Both sides read the same file in the same process; the pandas side does only what a
 user would do by hand (read, parse UTC times), without perflab's row checks. Prints the
-median of several runs for each and the ratio.
+median of several runs for each and the ratio, for the plain CSV and for the same file
+gzipped (``.csv.gz``: both sides decompress in memory).
 
     .venv/bin/python benchmarks/bench_monitoring_read.py [--rows 2000000] [--runs 5]
 """
@@ -10,6 +11,7 @@ median of several runs for each and the ratio.
 from __future__ import annotations
 
 import argparse
+import gzip
 import statistics
 import tempfile
 import time
@@ -67,24 +69,28 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "metrics.csv"
         make_csv(path, args.rows)
+        packed = path.with_name("metrics.csv.gz")
+        packed.write_bytes(gzip.compress(path.read_bytes(), compresslevel=6))
         size_mb = path.stat().st_size / 1e6
-        (ours, frame), (peer, pdf) = timed(
-            [lambda: read_metrics(path), lambda: with_pandas(path)], args.runs
-        )
-        assert isinstance(frame, pl.DataFrame) and isinstance(pdf, pd.DataFrame)
-        assert frame.height == len(pdf) == args.rows
-        assert (
-            frame.get_column("timestamp").dt.epoch("ms").to_numpy()
-            == pdf["timestamp"]
-            .dt.tz_localize(None)
-            .to_numpy()
-            .astype("datetime64[ms]")
-            .astype("int64")
-        ).all()
-    print(f"input: {args.rows:,} rows, {size_mb:.0f} MB CSV; median of {args.runs} runs")
-    print(f"perflab read_metrics           {ours:8.3f} s")
-    print(f"pandas read_csv + to_datetime  {peer:8.3f} s")
-    print(f"ratio (pandas / perflab)       {peer / ours:8.2f}x")
+        print(f"input: {args.rows:,} rows, {size_mb:.0f} MB CSV; median of {args.runs} runs")
+        for label, file in (("csv", path), ("csv.gz", packed)):
+            (ours, frame), (peer, pdf) = timed(
+                [lambda f=file: read_metrics(f), lambda f=file: with_pandas(f)], args.runs
+            )
+            check(frame, pdf, args.rows)
+            print(f"[{label}] perflab read_metrics           {ours:8.3f} s")
+            print(f"[{label}] pandas read_csv + to_datetime  {peer:8.3f} s")
+            print(f"[{label}] ratio (pandas / perflab)       {peer / ours:8.2f}x")
+
+
+def check(frame: object, pdf: object, rows: int) -> None:
+    """Both sides read the same rows and the same instants."""
+    assert isinstance(frame, pl.DataFrame) and isinstance(pdf, pd.DataFrame)
+    assert frame.height == len(pdf) == rows
+    assert (
+        frame.get_column("timestamp").dt.epoch("ms").to_numpy()
+        == pdf["timestamp"].dt.tz_localize(None).to_numpy().astype("datetime64[ms]").astype("int64")
+    ).all()
 
 
 if __name__ == "__main__":

@@ -246,9 +246,10 @@ def trend_lines(
         Per-window statistics: ``time``, ``stat`` and the ``by`` columns.
     fits : frame-like
         One row per series to draw: the ``by`` columns and ``verdict``, shown in the
-        panel title; series of ``windows`` absent from ``fits`` are left out. When ``windows`` has ``fitted`` (the Theil–Sen line per window) or
-        ``segment_mean`` (the level between change points) columns, they are drawn
-        over the points: a red line and a dashed step.
+        panel title; series of ``windows`` absent from ``fits`` are left out. When
+        ``windows`` has ``fitted`` (the Theil–Sen line per window) or ``segment_mean``
+        (the level between change points) columns, they are drawn over the points: a
+        red line and a dashed step.
 
     Examples
     --------

@@ -153,7 +153,9 @@ def as_frame(
     elif isinstance(data, pl.LazyFrame):
         df = data.collect()
     elif isinstance(data, str | os.PathLike):
-        df = _read_path(Path(data))
+        # With a schema, CSV columns are read as text and only the schema's columns are
+        # cast, so tag-like text ("01", "200") is never turned into a number.
+        df = _read_path(Path(data), text=schema is not None)
         source = source or str(data)
     elif _is_pandas(data):
         df = pl.from_pandas(data)
@@ -187,7 +189,7 @@ def _is_arrow(data: object) -> bool:
     return type(data).__module__.startswith("pyarrow")
 
 
-def _read_path(path: Path) -> pl.DataFrame:
+def _read_path(path: Path, *, text: bool = False) -> pl.DataFrame:
     if not path.exists():
         raise InputError(str(path), None, "no such file")
     suffix = path.suffix.lower()
@@ -197,7 +199,9 @@ def _read_path(path: Path) -> pl.DataFrame:
         if path.stat().st_size == 0:
             return pl.DataFrame()
         if suffix in (".csv", ".tsv"):
-            return pl.read_csv(path, separator="\t" if suffix == ".tsv" else ",")
+            return pl.read_csv(
+                path, separator="\t" if suffix == ".tsv" else ",", infer_schema=not text
+            )
         if suffix in (".jsonl", ".ndjson"):
             return pl.read_ndjson(path)
         if suffix == ".json":

@@ -64,6 +64,7 @@ _SCRIPT_JSON_ESCAPES = {
     "\u2029": "\\u2029",
 }
 _SCRIPT_JSON_RE = re.compile("[<>&/\u2028\u2029]")
+_END_SCRIPT = re.compile(r"</(script)", re.IGNORECASE)
 _bundle_lock = threading.Lock()
 
 
@@ -170,12 +171,7 @@ def _make_inline(bundle: str) -> str:
     # editor link of the disabled actions menu) where "\/" reads as "/". Escaping them
     # keeps the offline check (no http(s):// in any script) meaningful for the rest of
     # the page. "</script" and "<!--" would end or confuse the element; escape them too.
-    safe = (
-        bundle.replace("</script", "<\\/script")
-        .replace("</SCRIPT", "<\\/SCRIPT")
-        .replace("<!--", "<\\!--")
-        .replace("://", ":\\/\\/")
-    )
+    safe = _END_SCRIPT.sub(r"<\\/\1", bundle).replace("<!--", "<\\!--").replace("://", ":\\/\\/")
     # A function scope keeps the bundle's top-level names out of the page's global
     # scope, where they could clash with other inline scripts.
     return "(function () {\n" + safe + "\n}).call(window);"

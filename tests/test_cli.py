@@ -106,7 +106,7 @@ def test_the_command_is_runnable_as_a_module() -> None:
         assert option in result.stdout
 
 
-def test_relative_paths_resolve_where_they_were_typed(tmp_path, monkeypatch):
+def test_relative_paths_resolve_where_they_were_typed(tmp_path: Path) -> None:
     from perflab.report.runner import resolve_paths
 
     (tmp_path / "data").mkdir()

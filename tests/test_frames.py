@@ -117,3 +117,16 @@ def test_write_atomic_replaces_whole_and_leaves_no_temp(tmp_path):
     write_atomic(p, b"new")
     assert p.read_text() == "new"
     assert [f.name for f in p.parent.iterdir()] == ["r.txt"]
+
+
+def test_csv_text_columns_stay_text_when_a_schema_is_given(tmp_path):
+    p = tmp_path / "tags.csv"
+    p.write_text(
+        "name,value,timestamp,host,status\n"
+        "a,1.5,2026-01-01T00:00:00Z,01,200\n"
+        "b,2,2026-01-01T00:00:01+01:00,02,404\n"
+    )
+    df = as_frame(p, S)
+    assert df["host"].to_list() == ["01", "02"] and df["status"].to_list() == ["200", "404"]
+    assert df["value"].to_list() == [1.5, 2.0]
+    assert df["timestamp"][1] == datetime(2025, 12, 31, 23, 0, 1, tzinfo=UTC)

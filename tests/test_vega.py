@@ -147,3 +147,11 @@ def test_inline_bundle_still_runs_and_the_spec_literal_reads_back(tmp_path: Path
     )
     out = json.loads(result.stdout.strip().split("\n")[-1])  # not splitlines: U+2028
     assert out == {"embed": "function", "spec": spec}
+
+
+@pytest.mark.parametrize("end", ["</script>", "</SCRIPT>", "</Script >", "</sCrIpT"])
+def test_inline_bundle_escapes_a_script_end_tag_in_any_case(end: str) -> None:
+    code = vega._make_inline(f'var s = "{end}"; var c = "<!--"; var u = "http://example.com";')
+    assert not re.search(r"</script", code, re.I)
+    assert "<!--" not in code and "://" not in code
+    assert "<\\/" + end[2:] in code  # still the same string to JavaScript

@@ -12,14 +12,13 @@ import json
 import logging
 import math
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from perflab.errors import BadLines, ErrorMode, InputError
+from perflab.errors import BadLines, InputError
 from perflab.frames import UTC_DATETIME
-from perflab.monitoring.read import _empty, _finish, _read_text, _tag_name
+from perflab.monitoring._tabular import Source, canonical, empty_frame, tag_name
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +56,8 @@ class _Columns:
         self.time_ns: list[int] = []
         self.tags: list[dict[str, str]] = []
         self.keys: dict[str, None] = {}
+        self.points = 0  # data points seen
+        self.no_value = 0  # of which flagged "no recorded value"
 
     def add(self, name: str, value: float, unit: str, time_ns: int, tags: dict[str, str]) -> None:
         self.name.append(name)
@@ -68,7 +69,7 @@ class _Columns:
     def frame(self) -> pl.DataFrame:
         keys = list(self.keys)
         if not self.name:
-            return _empty(keys)
+            return empty_frame(keys)
         frame = pl.DataFrame(
             {
                 "name": pl.Series(self.name, dtype=pl.String),
@@ -80,15 +81,16 @@ class _Columns:
         if keys:
             tags = pl.DataFrame(self.tags, schema=dict.fromkeys(keys, pl.String))
             frame = pl.concat([frame, tags], how="horizontal")
-        return _finish(frame, keys)
+        return canonical(frame, keys)
 
 
-def read(p: Path, source: str, *, errors: ErrorMode, unit: str | None) -> pl.DataFrame:
+def read(src: Source, *, unit: str | None) -> pl.DataFrame:
     """Parse one OTLP/JSON request, or one request per line (collector file exporter)."""
-    bad = BadLines(source, errors)
-    text = _read_text(p, source)
+    if src.is_blank():
+        return empty_frame()
+    bad = src.bad
     cols = _Columns()
-    for line, doc in _documents(text, source, p.suffix.lower(), bad):
+    for line, doc in _documents(src.text(), src.name, src.suffix, bad):
         if not isinstance(doc, dict) or not isinstance(doc.get("resourceMetrics"), list):
             bad.add(line, 'not an OTLP metrics request: no "resourceMetrics" list')
             continue
@@ -102,8 +104,15 @@ def read(p: Path, source: str, *, errors: ErrorMode, unit: str | None) -> pl.Dat
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
             # A structure that is not OTLP's (a list where an object belongs…).
             bad.add(line, f"{path}: malformed OTLP JSON ({type(exc).__name__}: {exc})")
-    bad.finish()
-    return cols.frame()
+    if cols.no_value:
+        logger.info(
+            "%s: left out %d data point(s) flagged 'no recorded value'", src.name, cols.no_value
+        )
+    if not cols.points:
+        why = "the request holds no data points"
+    else:
+        why = f"its {cols.points} data point(s) are all flagged 'no recorded value'"
+    return src.finish(cols.frame(), why)
 
 
 def _documents(
@@ -142,7 +151,7 @@ def _attrs(items: Any) -> dict[str, str]:
             continue
         text = _any_value(kv.get("value") or {})
         if text is not None:
-            out[_tag_name(key)] = text
+            out[tag_name(key)] = text
     return out
 
 
@@ -229,10 +238,20 @@ def _register(cols: _Columns, tags: dict[str, str]) -> None:
         cols.keys.setdefault(k, None)
 
 
+def _no_value(cols: _Columns, point: dict[str, Any]) -> bool:
+    """Count the point; true when it carries the spec's "no recorded value" flag
+    (a staleness marker, not a sample)."""
+    cols.points += 1
+    if _int(point.get("flags", 0), "flags") & _NO_RECORDED_VALUE:
+        cols.no_value += 1
+        return True
+    return False
+
+
 def _number_point(name: str, unit: str, point: dict[str, Any], tags: dict[str, str]) -> Any:
     def add(cols: _Columns) -> None:
-        if _int(point.get("flags", 0), "flags") & _NO_RECORDED_VALUE:
-            return  # the spec's "no recorded value" (staleness) marker
+        if _no_value(cols, point):
+            return
         if "asDouble" in point:
             value = _finite(point["asDouble"], "asDouble")
         elif "asInt" in point:
@@ -308,30 +327,45 @@ def _guarded(cols: _Columns, fill: Any) -> None:
         raise
 
 
+def _bucketed(
+    cols: _Columns,
+    name: str,
+    unit: str,
+    point: dict[str, Any],
+    ns: int,
+    tags: dict[str, str],
+    bounds: list[float],
+    counts: list[int],
+) -> None:
+    """A histogram point's ``_count``/``_sum``/``_min``/``_max`` and (when ``counts``)
+    its cumulative buckets: all of them, or none if the point turns out bad."""
+
+    def fill() -> None:
+        _stats(cols, name, unit, point, ns, tags)
+        if counts:
+            _buckets(cols, name, bounds, counts, point, ns, tags)
+
+    _register(cols, tags)
+    _guarded(cols, fill)
+
+
 def _histogram_point(name: str, unit: str, point: dict[str, Any], tags: dict[str, str]) -> Any:
     def add(cols: _Columns) -> None:
-        if _int(point.get("flags", 0), "flags") & _NO_RECORDED_VALUE:
+        if _no_value(cols, point):
             return
         ns = _time(point)
         counts = _int_list(point.get("bucketCounts"), "bucketCounts")
         bounds = [_number(b) for b in point.get("explicitBounds") or ()]
         if counts and len(counts) != len(bounds) + 1:
             raise _BadPointError(f"{len(counts)} bucket counts for {len(bounds)} bounds (want n+1)")
-
-        def fill() -> None:
-            _stats(cols, name, unit, point, ns, tags)
-            if counts:
-                _buckets(cols, name, bounds, counts, point, ns, tags)
-
-        _register(cols, tags)
-        _guarded(cols, fill)
+        _bucketed(cols, name, unit, point, ns, tags, bounds, counts)
 
     return add
 
 
 def _exponential_point(name: str, unit: str, point: dict[str, Any], tags: dict[str, str]) -> Any:
     def add(cols: _Columns) -> None:
-        if _int(point.get("flags", 0), "flags") & _NO_RECORDED_VALUE:
+        if _no_value(cols, point):
             return
         ns = _time(point)
         scale = _int(point.get("scale", 0), "scale")
@@ -356,21 +390,14 @@ def _exponential_point(name: str, unit: str, point: dict[str, Any], tags: dict[s
             bounds.append(base ** (pos_off + k + 1))
             counts.append(c)
         counts.append(0)  # nothing above the last bucket
-
-        def fill() -> None:
-            _stats(cols, name, unit, point, ns, tags)
-            if len(counts) > 1:
-                _buckets(cols, name, bounds, counts, point, ns, tags)
-
-        _register(cols, tags)
-        _guarded(cols, fill)
+        _bucketed(cols, name, unit, point, ns, tags, bounds, counts if len(counts) > 1 else [])
 
     return add
 
 
 def _summary_point(name: str, unit: str, point: dict[str, Any], tags: dict[str, str]) -> Any:
     def add(cols: _Columns) -> None:
-        if _int(point.get("flags", 0), "flags") & _NO_RECORDED_VALUE:
+        if _no_value(cols, point):
             return
         ns = _time(point)
 

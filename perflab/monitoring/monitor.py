@@ -23,7 +23,7 @@ after releasing it, so other threads keep recording while the file is written.
 Every spilled chunk gets a sequence number when it is swapped out; ``to_frame``
 orders chunks by that number, so record order holds however the writes interleave.
 A chunk whose file cannot be written stays in memory (and an error is logged):
-samples are never dropped.
+samples are never dropped. It is written at the next spill that succeeds.
 
 Locks
 -----
@@ -548,36 +548,43 @@ class Monitor:
     def _spill(self, seq: int) -> None:
         """Write pending chunk ``seq`` to a file (called without ``_lock`` held).
 
+        When that works, older chunks whose spill failed are written too, so a disk
+        that was full for a while does not keep them in memory for good; when it fails,
+        they are not retried, so a broken disk costs one failed write per spill.
         Logging happens after ``_io_lock`` is released, so a log handler that records
         metrics cannot deadlock on it.
         """
         created = None
+        written: list[tuple[int, Path]] = []
+        error: tuple[int, Exception] | None = None
         with self._io_lock:
-            chunk = self._pending.get(seq)
-            if chunk is None:  # flushed or cleared while this thread waited
-                return
-            try:
-                if self._spill_dir is None:
-                    created = self._spill_dir = Path(tempfile.mkdtemp(prefix="perflab-monitor-"))
-                    weakref.finalize(self, shutil.rmtree, created, ignore_errors=True)
-                self._spill_dir.mkdir(parents=True, exist_ok=True)
-                path = self._spill_dir / f"metrics-{os.getpid()}-{self._id}-{seq:08d}.parquet"
-                _write_spill_file(chunk.frame(), path)
-            except Exception as exc:
-                error: Exception | None = exc
-            else:
-                error = None
+            with self._lock:  # other threads add chunks to _pending under _lock only
+                if seq not in self._pending:  # flushed or cleared while this thread waited
+                    return
+                todo = [seq, *sorted(k for k in self._pending if k < seq)]
+                chunks = [self._pending[k] for k in todo]
+            for s, chunk in zip(todo, chunks, strict=True):
+                try:
+                    if self._spill_dir is None:
+                        created = Path(tempfile.mkdtemp(prefix="perflab-monitor-"))
+                        self._spill_dir = created
+                        weakref.finalize(self, shutil.rmtree, created, ignore_errors=True)
+                    self._spill_dir.mkdir(parents=True, exist_ok=True)
+                    path = self._spill_dir / f"metrics-{os.getpid()}-{self._id}-{s:08d}.parquet"
+                    _write_spill_file(chunk.frame(), path)
+                except Exception as exc:
+                    error = (len(chunk), exc)
+                    break
                 with self._lock:
-                    del self._pending[seq]
-                    self._files[seq] = (path, len(chunk))
+                    del self._pending[s]
+                    self._files[s] = (path, len(chunk))
+                written.append((len(chunk), path))
         if created is not None:
             logger.info("metric samples beyond %d spill to %s", self.max_samples, created)
+        for n, path in written:
+            logger.debug("spilled %d metric sample(s) to %s", n, path)
         if error is not None:
-            logger.error(
-                "could not spill %d metric sample(s); they stay in memory: %s", len(chunk), error
-            )
-        else:
-            logger.debug("spilled %d metric sample(s) to %s", len(chunk), path)
+            logger.error("could not spill %d metric sample(s); they stay in memory: %s", *error)
 
     def _frame_locked(self) -> tuple[pl.DataFrame, tuple[Any, ...]]:
         """Frame every sample (caller holds ``_io_lock``) and a mark for ``_forget_locked``.
@@ -741,7 +748,13 @@ def _check_timestamp(name: object, timestamp: object) -> int:
         if timestamp.tzinfo is None:
             timestamp = timestamp.replace(tzinfo=UTC)
         delta = timestamp - _EPOCH
-        return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1000
+        ns = (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1000
+        if _INT64_MIN <= ns <= _INT64_MAX:
+            return ns
+        raise MetricError(
+            f"metric {name!r}: timestamp {timestamp.isoformat()} is outside the years "
+            "1677-2262 that int64 nanoseconds can hold"
+        )
     if isinstance(timestamp, numbers.Integral) and not isinstance(timestamp, bool):
         ns = int(timestamp)
         if _INT64_MIN <= ns <= _INT64_MAX:

@@ -11,13 +11,14 @@ From Python (the ``perflab run`` command does the same)::
     result.index        # reports/<run-id>/index.html
 
 Importing this package is cheap (it is imported in every kernel): papermill,
-nbconvert and polars load only when :func:`run` or :func:`history` is called.
+nbconvert and polars load only when :func:`run` or :func:`history` is called; ``run``
+and ``RunResult`` are :func:`perflab.report.runner.run` and
+:class:`perflab.report.runner.RunResult`, imported on first use.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from perflab.report.figures import BETTER, Figure, figure, read_figures, recorded
@@ -25,7 +26,7 @@ from perflab.report.figures import BETTER, Figure, figure, read_figures, recorde
 if TYPE_CHECKING:
     import polars as pl
 
-    from perflab.report.runner import RunResult
+    from perflab.report.runner import RunResult, run
 
 __all__ = [
     "BETTER",
@@ -75,45 +76,10 @@ def previous_value(
     return _previous(history(out_dir), notebook, figure, before=before)
 
 
-def run(
-    notebooks_dir: str | os.PathLike[str] = "notebooks",
-    out_dir: str | os.PathLike[str] = "reports",
-    *,
-    only: Sequence[str] | None = None,
-    parameters: Mapping[str, Mapping[str, Any]] | None = None,
-    jobs: int | None = None,
-    timeout: float = 600.0,
-    show_code: bool = False,
-    progress: bool = True,
-) -> RunResult:
-    """Run a batch of notebooks into ``<out_dir>/<run-id>/``.
-
-    See :func:`perflab.report.runner.run` for the parameters; a notebook that fails
-    does not raise (check ``.ok`` and ``.failed`` of the result).
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> run(tempfile.mkdtemp(), tempfile.mkdtemp(), progress=False).ok
-    True
-    """
-    from perflab.report.runner import run as _run
-
-    return _run(
-        notebooks_dir,
-        out_dir,
-        only=only,
-        parameters=parameters,
-        jobs=jobs,
-        timeout=timeout,
-        show_code=show_code,
-        progress=progress,
-    )
-
-
 def __getattr__(name: str) -> Any:
-    if name == "RunResult":
-        from perflab.report.runner import RunResult
+    """``run`` and ``RunResult`` come from :mod:`perflab.report.runner`, loaded on first use."""
+    if name in ("run", "RunResult"):
+        from perflab.report import runner
 
-        return RunResult
+        return getattr(runner, name)
     raise AttributeError(f"module 'perflab.report' has no attribute {name!r}")

@@ -136,7 +136,9 @@ def read_figures(path: str | os.PathLike[str]) -> list[Figure]:
     """Read the figures a notebook appended to ``path`` (JSON lines).
 
     A missing file means no figures. Lines that do not parse or validate are skipped
-    with a warning (a notebook may have been killed mid-write).
+    with a warning (a notebook may have been killed mid-write). A figure recorded more
+    than once keeps its last value, in the place it was first recorded (as in the
+    history, see :func:`perflab.report.store.run_frame`).
 
     Examples
     --------
@@ -151,24 +153,24 @@ def read_figures(path: str | os.PathLike[str]) -> list[Figure]:
         text = source.read_text(encoding="utf-8")
     except FileNotFoundError:
         return []
-    out: list[Figure] = []
-    for number, line in enumerate(text.splitlines(), 1):
+    out: dict[str, Figure] = {}
+    for number, line in enumerate(text.split("\n"), 1):  # not splitlines: U+2028 is data
         if not line.strip():
             continue
         try:
             raw = json.loads(line)
             if not isinstance(raw, dict):
                 raise ParameterError("not a JSON object")
-            out.append(
-                _validate(
-                    raw.get("name"),
-                    raw.get("value"),
-                    raw.get("unit", ""),
-                    raw.get("better"),
-                    raw.get("label"),
-                    where=f"{source}:{number}",
-                )
+            fig = _validate(
+                raw.get("name"),
+                raw.get("value"),
+                raw.get("unit", ""),
+                raw.get("better"),
+                raw.get("label"),
+                where=f"{source}:{number}",
             )
         except (ValueError, ParameterError) as exc:
             logger.warning("%s:%d: skipped unreadable figure: %s", source, number, exc)
-    return out
+            continue
+        out[fig["name"]] = fig
+    return list(out.values())

@@ -4,8 +4,25 @@ nbconvert's ``HTMLExporter`` with the ``perflab`` template shipped in
 ``perflab/report/templates/perflab`` (it extends nbconvert's ``lab`` template): code
 cells and prompts hidden unless asked for, no CDN script or style, and the vega bundle
 (:func:`perflab.vega.inline_bundle`) inlined once when the page holds a chart drawn by
-the ``perflab`` altair renderer. Text and error outputs go through nbconvert's
-``ansi2html``, which escapes them; markdown is rendered by nbconvert.
+the ``perflab`` altair renderer.
+
+What each kind of output becomes, for a page that must be safe with untrusted text in
+any output:
+
+* stream, ``text/plain``, ``text/latex`` and error outputs are escaped by nbconvert;
+* ``text/markdown`` outputs (``display(Markdown(...))``, often built from evidence) are
+  rendered by :func:`output_markdown`: markdown formatting, but raw HTML shown as text,
+  ``javascript:`` links disarmed and remote images turned into links (nothing is
+  fetched);
+* ``text/html`` is inserted as it is: it comes from our charts and from table reprs
+  (polars and pandas escape cell values);
+* ``image/svg+xml`` is embedded as a base64 ``<img>``, where scripts do not run;
+* ``application/javascript``, widget views and ``text/vnd.mermaid`` are not shown
+  (they need scripts that an offline page does not have, or could load some): such an
+  output falls back to its ``text/plain`` form.
+
+Markdown cells are ours (authored with the notebook) and rendered by nbconvert as they
+are.
 """
 
 from __future__ import annotations
@@ -22,10 +39,28 @@ if TYPE_CHECKING:
     from nbconvert import HTMLExporter
     from nbformat import NotebookNode
 
-__all__ = ["TEMPLATES", "has_charts", "has_papermill_error", "render_html"]
+__all__ = [
+    "DISPLAY_PRIORITY",
+    "TEMPLATES",
+    "has_charts",
+    "has_papermill_error",
+    "output_markdown",
+    "render_html",
+]
 
 TEMPLATES = Path(__file__).parent / "templates"
 """Directory holding the ``perflab`` nbconvert template (package data)."""
+
+DISPLAY_PRIORITY = (
+    "text/html",
+    "text/markdown",
+    "image/svg+xml",
+    "text/latex",
+    "image/png",
+    "image/jpeg",
+    "text/plain",
+)
+"""Output mimetypes a page shows, best first (nbconvert's list without the scripted ones)."""
 
 _PAPERMILL_ERROR_TAG = "papermill-error-cell-tag"
 _LAB_CSS = ("index.css", "theme-light.css")
@@ -84,17 +119,55 @@ def _page_css() -> str:
     return _CSS_COMMENT.sub("", "\n".join(parts))
 
 
+def output_markdown(text: str) -> str:
+    """Render a ``text/markdown`` output, treating it as untrusted.
+
+    Markdown formatting is kept; raw HTML is shown as text, links with a harmful
+    scheme (``javascript:``) go nowhere, and an image that is not a ``data:`` URL
+    becomes a link to it, so the page fetches nothing.
+
+    Examples
+    --------
+    >>> print(output_markdown("**slow**: <script>alert(1)</script>"))
+    <p><strong>slow</strong>: &lt;script&gt;alert(1)&lt;/script&gt;</p>
+    >>> print(output_markdown("![logo](https://example.com/a.png)"))
+    <p><a href="https://example.com/a.png">logo</a></p>
+    """
+    from nbconvert.filters.markdown_mistune import MarkdownWithMath
+
+    return str(MarkdownWithMath(renderer=_untrusted_renderer()).render(text))
+
+
+def _untrusted_renderer() -> Any:
+    from mistune import HTMLRenderer
+    from nbconvert.filters.markdown_mistune import IPythonRenderer
+
+    class Untrusted(IPythonRenderer):
+        def block_mermaidjs(self, code: str) -> str:
+            return str(HTMLRenderer.block_code(self, code, info="mermaid"))
+
+        def image(self, text: str, url: str, title: str | None = None) -> str:
+            if url.startswith("data:"):
+                return str(super().image(text, url, title))
+            return str(self.link(text or url, url, title))
+
+    return Untrusted(escape=True, allow_harmful_protocols=False, exclude_anchor_links=True)
+
+
 @functools.lru_cache(maxsize=2)
 def _exporter(show_code: bool) -> HTMLExporter:
     from nbconvert import HTMLExporter
+    from traitlets.config import Config
 
     return HTMLExporter(
+        config=Config({"NbConvertBase": {"display_data_priority": list(DISPLAY_PRIORITY)}}),
         template_name="perflab",
         extra_template_basedirs=[str(TEMPLATES)],
         exclude_input=not show_code,
         exclude_input_prompt=not show_code,
         exclude_output_prompt=not show_code,
         anchor_link_text="",
+        filters={"perflab_output_markdown": output_markdown},
     )
 
 

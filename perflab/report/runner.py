@@ -15,9 +15,12 @@ The flow of :func:`run`:
    A failed or timed-out notebook is still rendered, with its error;
 3. write ``manifest.json`` and ``index.html`` last, rename the directory to
    ``<out>/<run-id>/``, append the figures to the history and point ``<out>/latest``
-   at the run (a symlink replaced atomically).
+   at the run (a symlink replaced atomically; a ``latest`` that is not a symlink is
+   the user's and is left alone).
 
-An interrupted run leaves only the hidden ``.partial`` directory behind.
+An interrupted run leaves only the hidden ``.partial`` directory behind. Run ids are
+the start time to the second; a run that starts in the same second as another gets
+``-2``, ``-3``, … appended.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from perflab.errors import ParameterError
-from perflab.report.worker import Task, entry, run_notebook
+from perflab.report.worker import Task, failed_entry, run_notebook
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -47,9 +50,9 @@ __all__ = [
     "discover",
     "load_config",
     "merge_parameters",
-    "resolve_paths",
     "notebook_name",
     "parse_assignment",
+    "resolve_paths",
     "run",
     "select_kernel",
     "validate_parameters",
@@ -64,9 +67,6 @@ KERNEL_NAME = "perflab"
 """The kernelspec the notebooks declare (``make install`` registers it)."""
 
 _PREFIX = re.compile(r"^\d+-")
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-_GRACE_S = 5.0
-_ERROR_LINES = 8
 
 
 def notebook_name(path: str | os.PathLike[str]) -> str:
@@ -283,12 +283,7 @@ def validate_parameters(
     ...
     perflab.errors.ParameterError: notebook 'monitoring' has no parameter 'slo'; its ...: slo_ms
     """
-    unknown = sorted(set(parameters) - set(notebooks))
-    if unknown:
-        raise ParameterError(
-            f"unknown notebook(s) {', '.join(map(repr, unknown))}; "
-            f"known: {', '.join(notebooks) or '(none)'}"
-        )
+    _check_known(parameters, notebooks)
     if not any(parameters.values()):
         return
     import papermill
@@ -306,6 +301,15 @@ def validate_parameters(
                 f"notebook {name!r} has no parameter {', '.join(map(repr, missing))}; "
                 f"its parameters: {', '.join(known) or '(none)'}"
             )
+
+
+def _check_known(names: Iterable[str], notebooks: Mapping[str, Path]) -> None:
+    unknown = [name for name in dict.fromkeys(names) if name not in notebooks]
+    if unknown:
+        raise ParameterError(
+            f"unknown notebook(s) {', '.join(map(repr, unknown))}; "
+            f"known: {', '.join(notebooks) or '(none)'}"
+        )
 
 
 def select_kernel(declared: str | None, available: Iterable[str]) -> str:
@@ -420,12 +424,7 @@ def run(
     """
     found = discover(notebooks_dir)
     selected = list(found) if only is None else list(dict.fromkeys(only))
-    unknown = [name for name in selected if name not in found]
-    if unknown:
-        raise ParameterError(
-            f"unknown notebook(s) {', '.join(map(repr, unknown))}; "
-            f"known: {', '.join(found) or '(none)'}"
-        )
+    _check_known(selected, found)
     params = merge_parameters(parameters)
     validate_parameters(found, params)
     if timeout <= 0:
@@ -468,6 +467,7 @@ def run(
 
 
 def _kernels_for(paths: Sequence[Path]) -> dict[Path, str]:
+    """The kernel each notebook runs on (see :func:`select_kernel`)."""
     if not paths:
         return {}
     import nbformat
@@ -476,8 +476,10 @@ def _kernels_for(paths: Sequence[Path]) -> dict[Path, str]:
     available = list(KernelSpecManager().find_kernel_specs())
     chosen: dict[Path, str] = {}
     for path in paths:
-        meta = nbformat.read(path, as_version=4).get("metadata", {})
-        declared = meta.get("kernelspec", {}).get("name")
+        try:
+            declared = nbformat.read(path, as_version=4).metadata.get("kernelspec", {}).get("name")
+        except Exception:  # not a notebook: its worker reports the error on its page
+            declared = None
         chosen[path] = select_kernel(declared, available)
     return chosen
 
@@ -519,7 +521,7 @@ def _execute_all(tasks: list[Task], workers: int, progress: bool) -> dict[str, d
             try:
                 result = future.result()
             except Exception as exc:  # the worker process itself died
-                result = entry(task, "failed", 0.0, [], f"{type(exc).__name__}: {exc}")
+                result = failed_entry(task, f"{type(exc).__name__}: {exc}")
             results[task.name] = result
             bar.set_postfix_str(f"{task.name}: {result['status']}", refresh=False)
             bar.update(1)
@@ -578,12 +580,19 @@ def _finish(
 
 
 def _point_latest(out: Path, run_id: str) -> None:
+    """Make ``<out>/latest`` a symlink to the run, unless ``latest`` is not a symlink."""
     link = out / "latest"
-    tmp = out / f".latest.{os.getpid()}.tmp"
+    if link.exists() and not link.is_symlink():
+        logger.warning(
+            "%s is not a symlink, so it is left alone; the newest run is %s", link, out / run_id
+        )
+        return
+    tmp = out / f".latest.{run_id}.tmp"
     try:
-        if tmp.is_symlink() or tmp.exists():
-            tmp.unlink()
+        tmp.unlink(missing_ok=True)
         os.symlink(run_id, tmp)
         os.replace(tmp, link)
     except OSError as exc:
         logger.warning("cannot point %s at %s: %s", link, run_id, exc)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)

@@ -3,7 +3,8 @@
 Each run writes one Parquet file, ``<out>/history/<run-id>.parquet``, atomically (a
 reader sees the whole file or none of it); :func:`read_history` reads them back as one
 polars frame. Nothing is ever rewritten, so concurrent runs cannot lose each other's
-rows.
+rows. A file that cannot be read (cut short by a crash, copied in from elsewhere, of
+another schema) is skipped with one warning, so it never makes later runs fail.
 
 History frame (:data:`HISTORY`)::
 
@@ -19,6 +20,7 @@ History frame (:data:`HISTORY`)::
 from __future__ import annotations
 
 import io
+import logging
 import os
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -28,6 +30,8 @@ from typing import Any
 import polars as pl
 
 from perflab.frames import UTC_DATETIME, Schema, write_atomic
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "HISTORY",
@@ -176,6 +180,9 @@ def append_run(
 def read_history(out_dir: str | os.PathLike[str]) -> pl.DataFrame:
     """Every run's figures under ``out_dir``, oldest run first.
 
+    Files that cannot be read as a history frame are left in place and skipped, with
+    one warning naming them.
+
     Returns
     -------
     polars.DataFrame
@@ -186,14 +193,32 @@ def read_history(out_dir: str | os.PathLike[str]) -> pl.DataFrame:
     Examples
     --------
     >>> import tempfile
-    >>> read_history(tempfile.mkdtemp()).columns
+    >>> out = tempfile.mkdtemp()
+    >>> read_history(out).columns
     ['run_id', 'started_at', 'notebook', 'figure', 'value', 'unit', 'better']
+    >>> _ = write_atomic(history_dir(out) / "cut.parquet", b"PAR1 cut short")
+    >>> read_history(out).height
+    0
     """
-    files = sorted(history_dir(out_dir).glob("*.parquet"))
-    if not files:
+    files = sorted(p for p in history_dir(out_dir).glob("*.parquet") if not p.name.startswith("."))
+    frames: list[pl.DataFrame] = []
+    skipped: list[str] = []
+    for path in files:
+        try:
+            frames.append(HISTORY.validate(pl.read_parquet(path)))
+        except Exception as exc:  # cut short, not Parquet, another schema: never fatal
+            first = next(iter(str(exc).splitlines()), "")
+            skipped.append(f"{path.name} ({type(exc).__name__}: {first})")
+    if skipped:
+        logger.warning(
+            "skipped %d unreadable history file(s) in %s (move them away to silence this): %s",
+            len(skipped),
+            history_dir(out_dir),
+            "; ".join(skipped[:3]) + ("; ..." if len(skipped) > 3 else ""),
+        )
+    if not frames:
         return HISTORY.empty()
-    frame = pl.concat([HISTORY.validate(pl.read_parquet(f)) for f in files], how="vertical")
-    return frame.sort("started_at", "run_id", "notebook", "figure")
+    return pl.concat(frames, how="vertical").sort("started_at", "run_id", "notebook", "figure")
 
 
 def previous_value(

@@ -3,14 +3,20 @@
 :func:`run_notebook` runs in a worker process of :func:`perflab.report.runner.run`'s
 pool. It sets ``PERFLAB_FIGURES`` and ``PERFLAB_REPORT`` for the kernel, executes the
 notebook with ``papermill.execute_notebook`` (cwd = the notebook's directory), and
-renders the executed notebook with :func:`perflab.report.render.render_html`.
+renders the executed notebook with :func:`render_page`.
 
 Time is bounded over the whole notebook, kernel start included, by :class:`Watchdog`:
 at the deadline it sends SIGINT to the kernel (the worker's child), so the running
 cell stops with a KeyboardInterrupt traceback that papermill records; if the kernel is
 still busy after a grace period, every process below the worker is killed.
-papermill's per-cell ``execution_timeout`` is the backstop. The kernel's stderr goes
-to a file whose tail explains a kernel that would not start.
+papermill's per-cell ``execution_timeout`` is the backstop. The watchdog also stops
+the kernel and the worker when the run that started them is gone (killed), so nothing
+keeps running for a report nobody will write. The kernel's stderr goes to a file whose
+tail explains a kernel that would not start.
+
+Every notebook gets a page: when the notebook cannot be read or rendered, the page
+holds just the error (:func:`failed_entry` does the same for a worker that died).
+Error texts lose colour codes and control characters, as they end up in a terminal.
 """
 
 from __future__ import annotations
@@ -26,17 +32,25 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from perflab.report.figures import FIGURES_ENV, Figure, read_figures
+from perflab.report.redact import redact
 from perflab.vega import REPORT_ENV
 
-__all__ = ["Task", "Watchdog", "entry", "run_notebook"]
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
+
+__all__ = ["Task", "Watchdog", "entry", "failed_entry", "render_page", "run_notebook"]
 
 logger = logging.getLogger(__name__)
 
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+# ANSI escape sequences (CSI such as colours, OSC such as window titles, two-byte
+# ones), then any control character left but tab and newline.
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _GRACE_S = 5.0
+_POLL_S = 0.5
 _ERROR_LINES = 8
 
 
@@ -87,7 +101,7 @@ def entry(
     html: bool = False,
     ipynb: bool = False,
 ) -> dict[str, Any]:
-    """The manifest entry of a notebook.
+    """The manifest entry of a notebook (secret parameters masked, see :func:`redact`).
 
     Examples
     --------
@@ -105,7 +119,7 @@ def entry(
         "status": status,
         "duration_s": round(duration, 3),
         "figures": figures,
-        "parameters": task.parameters,
+        "parameters": redact(task.parameters),
         "error": error,
         "html": f"{task.name}.html" if html else None,
         "ipynb": f"{task.name}.ipynb" if ipynb else None,
@@ -116,7 +130,9 @@ class Watchdog(threading.Thread):
     """Stops the notebook's kernel at the deadline: SIGINT first, then SIGKILL.
 
     Started before papermill, stopped (:meth:`stop`) when it returns; ``fired`` tells
-    whether the deadline passed.
+    whether the deadline passed. While it waits it also checks, every ``poll``
+    seconds, that the process that started this one is still there; if it is not (the
+    run was killed), it kills the kernel and ends this process.
 
     Parameters
     ----------
@@ -126,6 +142,8 @@ class Watchdog(threading.Thread):
         Seconds from :meth:`start` to the interrupt.
     grace : float
         Seconds from the interrupt to killing every process below this one.
+    poll : float
+        Seconds between checks that the run is still there.
 
     Examples
     --------
@@ -136,19 +154,23 @@ class Watchdog(threading.Thread):
     False
     """
 
-    def __init__(self, name: str, timeout: float, grace: float = _GRACE_S) -> None:
+    def __init__(
+        self, name: str, timeout: float, grace: float = _GRACE_S, poll: float = _POLL_S
+    ) -> None:
         super().__init__(name="perflab-watchdog", daemon=True)
         self.notebook = name
         self.timeout = timeout
         self.grace = grace
+        self.poll = poll
         self.fired = False
         self._done = threading.Event()
+        self._parent = os.getppid()
 
     def run(self) -> None:
         """Wait for the deadline or :meth:`stop`; at the deadline stop the kernel."""
         import psutil
 
-        if self._done.wait(self.timeout):
+        if self._wait_for_deadline():
             return
         self.fired = True
         me = psutil.Process()
@@ -166,6 +188,18 @@ class Watchdog(threading.Thread):
             self.grace,
         )
         _kill_descendants()
+
+    def _wait_for_deadline(self) -> bool:
+        """Wait until the deadline (False) or :meth:`stop` (True); end if orphaned."""
+        deadline = time.monotonic() + self.timeout
+        while (remaining := deadline - time.monotonic()) > 0:
+            if self._done.wait(min(self.poll, remaining)):
+                return True
+            if os.getppid() != self._parent:
+                logger.warning("the run of notebook %r is gone: stopping its kernel", self.notebook)
+                _kill_descendants()
+                os._exit(1)
+        return False
 
     def stop(self) -> None:
         """Disarm the watchdog and wait for its thread to end."""
@@ -241,9 +275,22 @@ def _kill_descendants() -> None:
     psutil.wait_procs(victims, timeout=5)
 
 
+def _plain(text: str) -> str:
+    """``text`` without ANSI escape sequences and control characters (but tab, newline).
+
+    Examples
+    --------
+    >>> _plain("\\x1b[0;31mValueError\\x1b[0m: bad\\x1b]0;title\\x07 row\\r\\x00")
+    'ValueError: bad row'
+    """
+    return _CONTROL.sub("", _ANSI.sub("", text))
+
+
 def _tail(lines: Iterable[str], n: int = _ERROR_LINES) -> list[str]:
     """The last ``n`` informative lines of a traceback, without colours or rulers."""
-    flat = [ln.rstrip() for chunk in lines for ln in _ANSI.sub("", chunk).splitlines()]
+    flat = [
+        ln.rstrip() for chunk in lines for ln in _plain(chunk.replace("\r\n", "\n")).split("\n")
+    ]
     keep = [
         ln
         for ln in flat
@@ -261,12 +308,12 @@ def _describe(exc: BaseException) -> str:
     from papermill.exceptions import PapermillExecutionError
 
     if isinstance(exc, PapermillExecutionError):
-        head = _ANSI.sub("", f"{exc.ename}: {exc.evalue}".splitlines()[0])
+        head = _plain(f"{exc.ename}: {exc.evalue}".splitlines()[0])
         lines = [f"{head} (in cell In [{exc.exec_count}])"]
         lines += [ln for ln in _tail(exc.traceback) if ln.strip() != head.strip()]
         return "\n".join(lines)
-    message = str(exc).strip().splitlines()
-    return _ANSI.sub("", f"{type(exc).__name__}: {message[0]}" if message else type(exc).__name__)
+    first = _plain(str(exc).replace("\r\n", "\n")).strip().partition("\n")[0]
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
 
 
 def run_notebook(task: Task) -> dict[str, Any]:
@@ -291,20 +338,25 @@ def run_notebook(task: Task) -> dict[str, Any]:
     >>> done["status"], done["html"], "42" in (Path(out) / "demo.html").read_text()
     ('ok', 'demo.html', True)
     """
-    import nbformat
+    start = time.monotonic()
+    out = Path(task.out_dir)
+    figures_file = out / f".{task.name}.figures.jsonl"
+    status, error = _execute(task, figures_file)
+    figures = read_figures(figures_file)
+    figures_file.unlink(missing_ok=True)
+    status, error, html = render_page(task, status, error)
+    ipynb = (out / f"{task.name}.ipynb").exists()
+    return entry(task, status, time.monotonic() - start, figures, error, html=html, ipynb=ipynb)
+
+
+def _execute(task: Task, figures_file: Path) -> tuple[str, str | None]:
+    """Run the notebook with papermill under a :class:`Watchdog`: ``(status, error)``."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
     from traitlets.config import Config
 
-    from perflab.frames import write_atomic
-    from perflab.report.render import has_papermill_error, render_html
-
-    start = time.monotonic()
-    out = Path(task.out_dir)
-    ipynb = out / f"{task.name}.ipynb"
-    figures_file = out / f".{task.name}.figures.jsonl"
-    kernel_log = out / f".{task.name}.stderr.log"
-    status, error = "ok", None
+    kernel_log = Path(task.out_dir) / f".{task.name}.stderr.log"
+    error: str | None = None
     kernel_died = False
     watchdog = Watchdog(task.name, task.timeout)
     watchdog.start()
@@ -313,7 +365,7 @@ def run_notebook(task: Task) -> dict[str, Any]:
         try:
             papermill.execute_notebook(
                 task.path,
-                str(ipynb),
+                str(Path(task.out_dir) / f"{task.name}.ipynb"),
                 parameters=task.parameters or None,
                 kernel_name=task.kernel_name,
                 progress_bar=False,
@@ -324,36 +376,68 @@ def run_notebook(task: Task) -> dict[str, Any]:
                 config=Config({"KernelManager": {"transport_encryption": "auto"}}),
             )
         except Exception as exc:
-            status, error = "failed", _describe(exc)
+            error = _describe(exc)
             kernel_died = not isinstance(exc, PapermillExecutionError)
         finally:
             watchdog.stop()
             _kill_descendants()
-    if watchdog.fired or (error and error.startswith("CellTimeoutError")):
-        status = "timeout"
-        note = f"TimeoutError: notebook did not finish within {task.timeout:g} s"
-        error = note + (f"\n{error}" if error else "")
-    elif kernel_died and error:
-        chatter = _tail([_read_text(kernel_log)], 5)
-        if chatter:
-            error += "\nkernel stderr:\n" + "\n".join(chatter)
+    chatter = _tail([_read_text(kernel_log)], 5)
     kernel_log.unlink(missing_ok=True)
+    if watchdog.fired or (error or "").startswith("CellTimeoutError"):
+        note = f"TimeoutError: notebook did not finish within {task.timeout:g} s"
+        return "timeout", _join(note, error)
+    if error is None:
+        return "ok", None
+    if kernel_died and chatter:
+        error = _join(error, "kernel stderr:", *chatter)
+    return "failed", error
 
-    figures = read_figures(figures_file)
-    figures_file.unlink(missing_ok=True)
 
-    html_ok = False
+def render_page(task: Task, status: str, error: str | None) -> tuple[str, str | None, bool]:
+    """Write ``<out_dir>/<name>.html`` for a notebook that ran, or tried to.
+
+    The page shows the executed notebook, or the source notebook when papermill wrote
+    none, with a banner for a timeout or for a failure that papermill did not mark in
+    the notebook. Secret parameters are masked in the executed notebook first
+    (:func:`perflab.report.redact.redact`). When the notebook cannot be read or
+    rendered, the page holds only a banner with the error, and the status becomes
+    ``"failed"``.
+
+    Parameters
+    ----------
+    task : Task
+        The notebook.
+    status, error : str, str or None
+        How its execution ended.
+
+    Returns
+    -------
+    tuple of (str, str or None, bool)
+        The status and error, updated when the page could not show the notebook, and
+        whether a page was written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> task = Task("demo", "01-demo.ipynb", "/no/such/01-demo.ipynb", tempfile.mkdtemp(),
+    ...             {}, "perflab", 60.0, False, "r1")
+    >>> status, error, written = render_page(task, "ok", None)
+    >>> status, written
+    ('failed', True)
+    >>> print(error)
+    cannot read the notebook: FileNotFoundError: [Errno 2] No such file or directory: ...
+    """
+    from perflab.report.render import has_papermill_error, render_html
+
     try:
-        if ipynb.exists():
-            nb = nbformat.read(ipynb, as_version=4)
-        else:  # papermill stopped before writing anything: show the source
-            nb = nbformat.read(task.path, as_version=4)
-            nbformat.write(nb, ipynb)
-        if _record_kernel(nb, task.kernel_name):
-            nbformat.write(nb, ipynb)
-        banner = None
-        if status == "timeout" or (status == "failed" and not has_papermill_error(nb)):
-            banner = error
+        nb = _notebook_to_show(task)
+    except Exception as exc:
+        if status == "ok":  # otherwise the execution error already explains it
+            status, error = "failed", _join(error, f"cannot read the notebook: {_describe(exc)}")
+        return status, error, _write_error_page(task, status, error)
+    failure_unmarked = status == "failed" and not has_papermill_error(nb)
+    banner = error if status == "timeout" or failure_unmarked else None
+    try:
         page = render_html(
             nb,
             name=task.name,
@@ -362,18 +446,95 @@ def run_notebook(task: Task) -> dict[str, Any]:
             status=status,
             banner=banner,
         )
-        write_atomic(out / f"{task.name}.html", page)
-        html_ok = True
+        _write_page(task, page)
     except Exception as exc:
         logger.exception("could not render %s", task.name)
-        status = "failed"
-        error = (error + "\n" if error else "") + f"rendering failed: {_describe(exc)}"
-    return entry(
-        task,
-        status,
-        time.monotonic() - start,
-        figures,
-        error,
-        html=html_ok,
-        ipynb=ipynb.exists(),
-    )
+        status, error = "failed", _join(error, f"rendering failed: {_describe(exc)}")
+        return status, error, _write_error_page(task, status, error)
+    return status, error, True
+
+
+def failed_entry(task: Task, error: str) -> dict[str, Any]:
+    """The manifest entry, with a page showing ``error``, of a notebook whose worker died.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> task = Task("demo", "01-demo.ipynb", "/abs/01-demo.ipynb", tempfile.mkdtemp(), {},
+    ...             "perflab", 60.0, False, "r1")
+    >>> done = failed_entry(task, "BrokenProcessPool: <worker> died")
+    >>> done["status"], done["html"]
+    ('failed', 'demo.html')
+    >>> "BrokenProcessPool: &lt;worker&gt; died" in (Path(task.out_dir) / "demo.html").read_text()
+    True
+    """
+    html = _write_error_page(task, "failed", error)
+    ipynb = (Path(task.out_dir) / f"{task.name}.ipynb").exists()
+    return entry(task, "failed", 0.0, [], error, html=html, ipynb=ipynb)
+
+
+def _join(*parts: str | None) -> str:
+    """The parts that are not empty, one per line."""
+    return "\n".join(part for part in parts if part)
+
+
+def _notebook_to_show(task: Task) -> NotebookNode:
+    """The executed notebook (else the source), naming its kernel, secrets masked.
+
+    The changes are written back to ``<out_dir>/<name>.ipynb``, which is created from
+    the source when papermill stopped before writing anything.
+    """
+    import nbformat
+
+    ipynb = Path(task.out_dir) / f"{task.name}.ipynb"
+    executed = ipynb.exists()
+    nb = nbformat.read(ipynb if executed else task.path, as_version=4)
+    changed = _record_kernel(nb, task.kernel_name)
+    changed = _mask_parameters(nb, task) or changed
+    if changed or not executed:
+        nbformat.write(nb, ipynb)
+    return nb
+
+
+def _mask_parameters(nb: NotebookNode, task: Task) -> bool:
+    """Show masked secrets in papermill's injected cell and metadata; whether any."""
+    shown = redact(task.parameters)
+    if shown == task.parameters:
+        return False
+    from papermill.translators import translate_parameters
+
+    language = nb.metadata.get("kernelspec", {}).get("language", "python")
+    source = translate_parameters(task.kernel_name, language, shown, "Parameters")
+    for cell in nb.cells:
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            cell.source = source
+    if "parameters" in nb.metadata.get("papermill", {}):
+        nb.metadata["papermill"]["parameters"] = shown
+    return True
+
+
+def _write_page(task: Task, page: str) -> None:
+    from perflab.frames import write_atomic
+
+    write_atomic(Path(task.out_dir) / f"{task.name}.html", page)
+
+
+def _write_error_page(task: Task, status: str, error: str | None) -> bool:
+    """A page holding only the banner with ``error``; whether it could be written."""
+    import nbformat
+
+    from perflab.report.render import render_html
+
+    try:
+        page = render_html(
+            nbformat.v4.new_notebook(),
+            name=task.name,
+            run_id=task.run_id,
+            status=status,
+            banner=error or status,
+        )
+        _write_page(task, page)
+    except Exception:
+        logger.exception("could not write even an error page for %s", task.name)
+        return False
+    return True

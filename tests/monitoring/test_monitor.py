@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import itertools
 import logging
 import sys
 import threading
@@ -22,6 +23,7 @@ import perflab.monitoring.monitor as monitor_mod
 from perflab.errors import ParameterError, PerflabError, SchemaError
 from perflab.frames import as_frame
 from perflab.monitoring.monitor import MetricError, Monitor
+from perflab.monitoring.read import read_metrics
 from perflab.monitoring.schema import METRICS
 
 DEADLOCK_GUARD_S = 60  # only ever reached if the code under test hangs
@@ -622,3 +624,111 @@ def test_len_and_repr_report_the_sample_count(tmp_path):
     assert len(mon) == 10
     assert "samples=10" in repr(mon)
     assert "max_samples=4" in repr(mon)
+
+
+# -- review: bounds, spill recovery, tag keys across spills, flush under load --------------
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    [datetime(3000, 1, 1, tzinfo=UTC), datetime(1600, 1, 1)],
+    ids=["year-3000", "year-1600"],
+)
+def test_a_datetime_beyond_int64_nanoseconds_is_refused_and_the_monitor_keeps_working(stamp):
+    # Before the check, such a sample was accepted and then made every to_frame() and
+    # every spill of its chunk fail: one bad timestamp poisoned the whole monitor.
+    mon = Monitor(max_samples=2)
+    with pytest.raises(MetricError, match="outside the years 1677-2262"):
+        mon.record_metric("x", 1.0, "1", timestamp=stamp)
+    for v in range(3):
+        mon.record_metric("x", v, "1", timestamp=datetime(2262, 1, 1, tzinfo=UTC))
+    assert values(mon) == [0.0, 1.0, 2.0]
+    mon.clear()
+
+
+def test_a_spill_that_failed_is_written_by_the_next_spill_that_works(tmp_path, monkeypatch):
+    real_write = monitor_mod._write_spill_file
+    calls = {"n": 0}
+
+    def flaky(df: pl.DataFrame, path: Path) -> None:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise OSError("disk full")
+        real_write(df, path)
+
+    monkeypatch.setattr(monitor_mod, "_write_spill_file", flaky)
+    mon = Monitor(max_samples=4, spill_dir=tmp_path)
+    for v in range(4):  # first spill fails: 4 samples stay in memory
+        mon.record_metric("x", v, "1")
+    assert mon._pending and not list(tmp_path.glob("*.parquet"))
+    for v in range(4, 8):  # second spill works, and takes the failed chunk along
+        mon.record_metric("x", v, "1")
+    assert not mon._pending
+    files = sorted(tmp_path.glob("*.parquet"))
+    assert len(files) == 2
+    assert pl.read_parquet(files[0]).get_column("value").to_list() == [0.0, 1.0, 2.0, 3.0]
+    assert values(mon) == [float(v) for v in range(8)]
+
+
+def test_a_failing_disk_costs_one_write_attempt_per_spill(tmp_path, monkeypatch):
+    attempts: list[Path] = []
+
+    def broken(df: pl.DataFrame, path: Path) -> None:
+        attempts.append(path)
+        raise OSError("disk full")
+
+    monkeypatch.setattr(monitor_mod, "_write_spill_file", broken)
+    mon = Monitor(max_samples=2, spill_dir=tmp_path)
+    for v in range(20):
+        mon.record_metric("x", v, "1")
+    assert len(attempts) == 10  # not 1 + 2 + … + 10: old chunks are not retried blindly
+    assert values(mon) == [float(v) for v in range(20)]
+
+
+def test_tag_keys_seen_only_in_spilled_chunks_come_out_in_to_frame_and_flush(tmp_path):
+    mon = Monitor(max_samples=3, spill_dir=tmp_path / "spill")
+    mon.record_metric("x", 0, "1", {"early": "a"})
+    mon.record_metric("x", 1, "1", {"early": "b", "both": "1"})
+    mon.record_metric("x", 2, "1")  # fills the buffer: spilled with the only 'early' tags
+    for v in range(3, 8):
+        mon.record_metric("x", v, "1", {"both": "2"} if v == 7 else None)
+    assert len(list((tmp_path / "spill").glob("*.parquet"))) == 2
+
+    df = mon.to_frame()
+
+    assert df.columns == ["name", "value", "unit", "timestamp", "early", "both"]
+    assert df.get_column("early").to_list() == ["a", "b"] + [None] * 6
+    assert df.get_column("both").to_list() == [None, "1"] + [None] * 5 + ["2"]
+    out = tmp_path / "all.csv"
+    assert mon.flush(out) == 8
+    assert_frame_equal(read_metrics(out), df)
+
+
+def test_flushing_repeatedly_while_threads_record_and_spill_loses_nothing(tmp_path):
+    n_threads, per_thread = 4, 3000
+    mon = Monitor(max_samples=64, spill_dir=tmp_path / "spill")
+
+    def work(i: int) -> None:
+        for j in range(per_thread):
+            mon.record_metric("op", j, "1", {"thread": str(i)})
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(n_threads)]
+    for t in threads:
+        t.start()
+    flushed: list[pl.DataFrame] = []
+    for k in itertools.count():
+        finished = not any(t.is_alive() for t in threads)
+        out = tmp_path / f"part-{k:04d}.parquet"
+        mon.flush(out)  # while the threads record and spill, then once after them
+        flushed.append(pl.read_parquet(out))
+        if finished:
+            break
+    assert len(flushed) > 2  # some flushes did overlap the recording
+
+    every = pl.concat([f for f in flushed if f.height], how="diagonal_relaxed")
+    assert every.height == n_threads * per_thread
+    assert len(mon) == 0
+    per = every.group_by("thread").agg(pl.col("value"))
+    for seq in per.get_column("value").to_list():
+        assert seq == [float(j) for j in range(per_thread)]  # none lost, none twice, in order
+    assert list((tmp_path / "spill").glob("*.parquet")) == []

@@ -6,6 +6,7 @@ data/README.md); the small broken inputs in tests/monitoring/data/ are hand-made
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import shutil
@@ -184,19 +185,11 @@ def test_unit_argument_fills_an_absent_or_empty_unit(tmp_path: Path) -> None:
     assert info.value.line == 2
 
 
-@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".jsonl", ".parquet", ".prom", ".json"])
-def test_zero_byte_file_gives_an_empty_metrics_frame(tmp_path: Path, suffix: str) -> None:
-    p = tmp_path / f"empty{suffix}"
-    p.write_bytes(b"")
-    df = read_metrics(p)
-    assert df.height == 0
-    assert_metrics_schema(df)
-
-
-def test_header_only_csv_gives_an_empty_frame_with_its_tags(tmp_path: Path) -> None:
+def test_header_only_csv_gives_an_empty_frame_with_its_tags_and_says_so(tmp_path: Path) -> None:
     p = tmp_path / "h.csv"
     p.write_text("name,value,unit,timestamp,route\n")
-    df = read_metrics(p)
+    df, message = one_warning(read_metrics, p)
+    assert "no samples: the table has a header but no rows" in message
     assert df.height == 0
     assert df.columns == [*CORE_COLUMNS, "route"]
     assert_metrics_schema(df)
@@ -841,3 +834,457 @@ def test_otlp_structure_that_is_not_otlp(tmp_path: Path) -> None:
     assert info.value.line == 2
     df, _ = one_warning(read_otlp, p, errors="skip")
     assert df.row(0) == ("g", 5.0, "1", utc(2024, 3, 31, 0, 30))
+
+
+# ---------------------------------------------------------------------------------------
+# review: real-world shapes, compression, encodings, empty results
+
+
+def no_warning(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", InputWarning)
+        return fn(*args, **kwargs)
+
+
+CSV_TEXT = (
+    "name,value,unit,timestamp,host,status,shard\n"
+    "latency,12.5,ms,2024-03-31T00:30:00Z,01,200,007\n"
+    "latency,13,ms,2024-03-31T00:30:01Z,web-2,404,1.50\n"
+)
+
+
+def test_tag_columns_keep_the_text_the_file_holds(tmp_path: Path) -> None:
+    csv_path = tmp_path / "m.csv"
+    csv_path.write_text(CSV_TEXT)
+    df = read_metrics(csv_path)
+    assert df.select("host", "status", "shard").rows() == [
+        ("01", "200", "007"),
+        ("web-2", "404", "1.50"),
+    ]
+    assert_metrics_schema(df)
+    jsonl = tmp_path / "m.jsonl"
+    df.write_ndjson(jsonl)
+    assert_frame_equal(read_metrics(jsonl), df)
+    parquet = tmp_path / "m.parquet"  # a typed column: ints become their decimal text
+    df.with_columns(pl.col("status").cast(pl.Int64)).write_parquet(parquet)
+    assert read_metrics(parquet).get_column("status").to_list() == ["200", "404"]
+
+
+@pytest.mark.parametrize("prefix", [b"", b"\xef\xbb\xbf"], ids=["plain", "bom"])
+@pytest.mark.parametrize("newline", [b"\n", b"\r\n"], ids=["lf", "crlf"])
+def test_bom_and_crlf_read_like_plain_text(tmp_path: Path, prefix: bytes, newline: bytes) -> None:
+    reference = tmp_path / "ref.csv"
+    reference.write_text(CSV_TEXT)
+    expected = read_metrics(reference)
+    for suffix, text in [
+        (".csv", CSV_TEXT),
+        (".jsonl", expected.write_ndjson()),
+    ]:
+        p = tmp_path / f"x{suffix}"
+        p.write_bytes(prefix + text.encode().replace(b"\n", newline))
+        assert_frame_equal(read_metrics(p), expected)
+    prom = tmp_path / "x.prom"
+    prom.write_bytes(
+        prefix + b'# TYPE up gauge\nup{job="a"} 1 1711845000000\n'.replace(b"\n", newline)
+    )
+    assert read_metrics(prom).row(0) == ("up", 1.0, "1", utc(2024, 3, 31, 0, 30), "a")
+    doc = json.loads((SAMPLES / "prometheus_query.json").read_text())
+    js = tmp_path / "x.json"
+    js.write_bytes(prefix + json.dumps(doc, indent=1).encode().replace(b"\n", newline))
+    assert read_metrics(js).height == 6
+
+
+@pytest.mark.parametrize(
+    ("sample", "kwargs"),
+    [
+        ("prometheus_query_range.json", {"name": "p95"}),
+        ("otlp_metrics.json", {}),
+        ("otlp_metrics.jsonl", {}),
+        ("exposition.prom", {"at": AT}),
+        ("latency.parquet", {}),
+    ],
+)
+def test_gzip_files_read_like_the_plain_ones(tmp_path: Path, sample: str, kwargs: dict) -> None:  # type: ignore[type-arg]
+    plain = SAMPLES / sample
+    packed = tmp_path / (sample + ".gz")
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    reader = read_prometheus if kwargs else read_metrics
+    if sample.endswith(".json") and "otlp" not in sample:
+        reader = read_prometheus
+    expected = read_quietly(reader, plain, **kwargs)
+    assert_frame_equal(read_quietly(reader, packed, **kwargs), expected)
+    if not kwargs:
+        assert_frame_equal(read_quietly(read_metrics, packed), expected)
+
+
+def test_gzip_is_recognised_by_its_bytes_and_a_csv_gz_by_its_name(tmp_path: Path) -> None:
+    expected = read_metrics(DATA / "mixed_offsets.csv")
+    data = gzip.compress((DATA / "mixed_offsets.csv").read_bytes())
+    for name in ("m.csv.gz", "m.csv", "m.CSV.GZ"):
+        (tmp_path / name).write_bytes(data)
+        assert_frame_equal(read_metrics(tmp_path / name), expected)
+    fake = tmp_path / "fake.csv.gz"
+    fake.write_text(CSV_TEXT)
+    with pytest.raises(InputError, match=r"named \.gz but not gzip data"):
+        read_metrics(fake)
+    unknown = tmp_path / "m.xlsx.gz"
+    unknown.write_bytes(data)
+    with pytest.raises(InputError, match=r"unknown file type '\.xlsx'"):
+        read_metrics(unknown)
+
+
+def test_gzip_cut_short_raises_or_keeps_what_it_holds(tmp_path: Path) -> None:
+    rows = "".join(
+        f"latency,{i},ms,2024-03-31T00:{i // 60:02d}:{i % 60:02d}Z,web-{i % 3}\n"
+        for i in range(3000)
+    )
+    packed = gzip.compress(("name,value,unit,timestamp,host\n" + rows).encode())
+    p = tmp_path / "cut.csv.gz"
+    p.write_bytes(packed[: len(packed) // 2])
+    with pytest.raises(InputError, match="gzip data cut short: the file is truncated") as info:
+        read_metrics(p)
+    df, message = one_warning(read_metrics, p, errors="skip")
+    assert "gzip data cut short" in message
+    assert 0 < df.height < 3000
+    assert df.get_column("value").to_list() == [float(i) for i in range(df.height)]
+    # The line named is the one the data stops in, after the header and the rows read;
+    # that cut line is not read (a row cut inside its last field would look whole).
+    assert info.value.line == df.height + 2
+
+
+@pytest.mark.parametrize("alias", ["time", "ts"])
+def test_a_time_or_ts_column_is_the_timestamp_when_there_is_none(
+    tmp_path: Path, alias: str
+) -> None:
+    p = tmp_path / "m.csv"
+    p.write_text(f"name,value,unit,{alias},host\nx,1,ms,2024-03-31T00:30:00Z,a\n")
+    df = read_metrics(p)
+    assert df.columns == [*CORE_COLUMNS, "host"]
+    assert df.item(0, "timestamp") == utc(2024, 3, 31, 0, 30)
+
+
+def test_time_aliases_are_not_guessed_past_what_is_documented(tmp_path: Path) -> None:
+    both = tmp_path / "both.csv"
+    both.write_text("name,value,unit,time,ts\nx,1,ms,2024-03-31T00:30:00Z,1711845000\n")
+    with pytest.raises(SchemaError, match="'time' and 'ts' could both be it"):
+        read_metrics(both)
+    canonical = tmp_path / "canonical.csv"  # with a timestamp column, 'time' is a tag
+    canonical.write_text("name,value,unit,timestamp,time\nx,1,ms,2024-03-31T00:30:00Z,noon\n")
+    assert read_metrics(canonical).get_column("time").to_list() == ["noon"]
+    other = tmp_path / "other.csv"
+    other.write_text("name,value,unit,Date\nx,1,ms,2024-03-31\n")
+    with pytest.raises(SchemaError) as info:
+        read_metrics(other)
+    assert "missing column(s) 'timestamp'" in str(info.value)
+    assert "found 'name', 'value', 'unit', 'Date'" in str(info.value)
+    assert "'time' or 'ts'" in str(info.value)
+
+
+def test_a_header_naming_a_column_twice_is_an_error(tmp_path: Path) -> None:
+    p = tmp_path / "dup.csv"
+    p.write_text("name,value,unit,timestamp,host,host\nx,1,ms,2024-03-31T00:30:00Z,a,b\n")
+    with pytest.raises(SchemaError, match="'host' appear more than once"):
+        read_metrics(p)
+
+
+def test_csv_that_is_not_utf8_names_the_line(tmp_path: Path) -> None:
+    p = tmp_path / "latin1.csv"
+    p.write_bytes(
+        b"name,value,unit,timestamp,city\n"
+        b"x,1,ms,2024-03-31T00:30:00Z,Paris\n"
+        b"x,2,ms,2024-03-31T00:30:01Z,Z\xfcrich\n"
+        b"x,3,ms,2024-03-31T00:30:02Z,Bern\n"
+    )
+    with pytest.raises(InputError, match="not UTF-8") as info:
+        read_metrics(p)
+    assert info.value.line == 3
+    df, message = one_warning(read_metrics, p, errors="skip")
+    assert df.get_column("city").to_list() == ["Paris", "Bern"]
+    assert "line 3: not UTF-8" in message
+
+
+def test_every_row_skipped_warns_once_with_the_count_and_nothing_else(tmp_path: Path) -> None:
+    p = tmp_path / "bad.csv"
+    p.write_text("name,value,unit,timestamp\nx,a,ms,2024-03-31T00:30:00Z\nx,b,ms,oops\n")
+    df, message = one_warning(read_metrics, p, errors="skip")
+    assert df.height == 0
+    assert message.endswith(
+        "skipped 2 unreadable line(s); first: line 2: value 'a' is not a number; "
+        "line 3: value 'b' is not a number"
+    )
+
+
+_OTLP_EMPTY = {"resourceMetrics": [{"scopeMetrics": [{"metrics": [{"name": "g", "gauge": {}}]}]}]}
+_OTLP_NO_VALUE = {
+    "resourceMetrics": [
+        {
+            "scopeMetrics": [
+                {
+                    "metrics": [
+                        {
+                            "name": "g",
+                            "gauge": {
+                                "dataPoints": [{"timeUnixNano": "1711845000000000000", "flags": 1}]
+                            },
+                        }
+                    ]
+                }
+            ]
+        }
+    ]
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "why"),
+    [
+        ("h.tsv", "name\tvalue\tunit\ttimestamp\n", "the table has a header but no rows"),
+        ("c.prom", "# HELP up Up.\n# TYPE up gauge\n# EOF\n", "no sample line, only comments"),
+        ("q.json", (DATA / "prometheus_no_match.json").read_text(), "the query matched no series"),
+        ("p.json", (DATA / "promtool_no_match.json").read_text(), "the query matched no series"),
+        (
+            "s.json",
+            '{"status":"success","data":{"resultType":"matrix","result":'
+            '[{"metric":{"__name__":"up"},"values":[]}]}}',
+            "its series hold no samples",
+        ),
+        ("o.json", json.dumps(_OTLP_EMPTY), "the request holds no data points"),
+        ("n.jsonl", json.dumps(_OTLP_NO_VALUE), "all flagged 'no recorded value'"),
+        ("g.json", '{"results": {"A": {"status": 200, "frames": []}}}', "holds no frames"),
+    ],
+)
+def test_a_file_with_content_but_no_sample_warns_why(
+    tmp_path: Path, name: str, content: str, why: str
+) -> None:
+    p = tmp_path / name
+    p.write_text(content)
+    df, message = one_warning(read_metrics, p)
+    assert df.height == 0
+    assert_metrics_schema(df)
+    assert f"{p}: no samples: " in message and why in message
+
+
+@pytest.mark.parametrize(
+    "suffix", [".csv", ".tsv", ".jsonl", ".json", ".prom", ".parquet", ".csv.gz"]
+)
+@pytest.mark.parametrize(
+    "content", [b"", b"\n \r\n", b"\xef\xbb\xbf"], ids=["zero", "blank", "bom"]
+)
+def test_blank_files_give_an_empty_frame_quietly(
+    tmp_path: Path, suffix: str, content: bytes
+) -> None:
+    p = tmp_path / f"empty{suffix}"
+    p.write_bytes(gzip.compress(content) if suffix.endswith(".gz") else content)
+    for reader in (read_metrics, read_prometheus, read_otlp):
+        if reader is read_otlp and suffix not in (".json", ".jsonl"):
+            continue
+        df = no_warning(reader, p)
+        assert df.height == 0
+        assert_metrics_schema(df)
+
+
+# -- OpenMetrics and exemplars
+
+
+def test_openmetrics_with_exemplars_matches_prometheus_clients_parser() -> None:
+    from prometheus_client.openmetrics.parser import text_string_to_metric_families
+
+    path = DATA / "openmetrics_exemplars.txt"
+    df = read_prometheus(path, at=AT)
+    assert_metrics_schema(df)
+    reference = sorted(
+        (s.name, tuple(sorted(s.labels.items())), s.value)
+        for fam in text_string_to_metric_families(path.read_text())
+        for s in fam.samples
+    )
+    assert _our_samples(df) == reference
+    n_exemplars = sum(" # {" in ln for ln in path.read_text().splitlines())
+    assert n_exemplars >= 4  # the fixture does exercise them
+    assert "trace_id" not in df.columns  # exemplar labels are not tags
+
+
+def test_openmetrics_timestamps_are_seconds_and_agree_with_the_0_0_4_milliseconds() -> None:
+    om = read_prometheus(DATA / "openmetrics_exemplars.txt", at=AT)
+    text = read_prometheus(DATA / "openmetrics_exemplars.prom", at=AT)
+    ts = utc(2024, 3, 31, 0, 30, 0, 250000)
+    for df in (om, text):
+        batch = df.filter(pl.col("name") == "batch_duration_seconds")
+        assert batch.select("value", "unit", "timestamp", "job").row(0) == (
+            12.5,
+            "s",
+            ts,
+            "nightly",
+        )
+    keep = pl.col("name").str.ends_with("_created").not_()
+    both = om.filter(keep).drop("timestamp").sort(pl.all())
+    assert_frame_equal(both, text.filter(keep).drop("timestamp").sort(pl.all()))
+    packed = read_prometheus(DATA / "openmetrics_exemplars.txt.gz", at=AT)
+    assert_frame_equal(packed, om)
+
+
+def test_label_values_may_hold_braces_and_hashes_next_to_an_exemplar(tmp_path: Path) -> None:
+    p = tmp_path / "tricky.txt"
+    p.write_text(
+        "# TYPE req counter\n"
+        'req_total{path="/a#b}c",q="{x}"} 3 1711845000.5 # {trace_id="t}1"} 1.0 1711845000.4\n'
+        "# EOF\n"
+    )
+    assert read_prometheus(p).row(0) == (
+        "req_total",
+        3.0,
+        "1",
+        utc(2024, 3, 31, 0, 30, 0, 500000),
+        "/a#b}c",
+        "{x}",
+    )
+
+
+def test_timestamps_of_the_wrong_kind_for_the_format_are_reported(tmp_path: Path) -> None:
+    text = tmp_path / "seconds.prom"  # 0.0.4 wants integer milliseconds
+    text.write_text("up 1 1711845000.5\n")
+    with pytest.raises(InputError, match=r"not an integer .*'# EOF' line is read as OpenMetrics"):
+        read_prometheus(text)
+    om = tmp_path / "bad.txt"
+    om.write_text("up 1 yesterday\n# EOF\n")
+    with pytest.raises(
+        InputError, match=r"'yesterday' is not a number \(OpenMetrics: epoch seconds"
+    ):
+        read_prometheus(om)
+
+
+def test_garbage_after_a_sample_is_not_taken_for_an_exemplar(tmp_path: Path) -> None:
+    p = tmp_path / "trailing.prom"
+    p.write_text("up 1\nup 2 # just a comment\n")
+    with pytest.raises(InputError, match="not a sample line") as info:
+        read_prometheus(p, at=AT)
+    assert info.value.line == 2
+
+
+# -- promtool and API shapes
+
+
+@pytest.mark.parametrize("name", ["promtool_range.json", "promtool_instant.json"])
+def test_promtool_json_output_is_read_like_the_api_answer(tmp_path: Path, name: str) -> None:
+    result = json.loads((DATA / name).read_text())
+    df = read_metrics(DATA / name)
+    points = [
+        (r["metric"], p) for r in result for p in (r["values"] if "values" in r else [r["value"]])
+    ]
+    assert df.height == len(points)
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    for row, (metric, (t, v)) in zip(df.iter_rows(named=True), points, strict=True):
+        assert row["value"] == float(v)
+        assert row["timestamp"] == epoch + timedelta(milliseconds=round(t * 1000))
+        assert row["name"] == metric.get("__name__", Path(name).stem)
+        assert all(row[k] == metric[k] for k in metric if k != "__name__")
+    # The same result wrapped as the HTTP API answers it reads to the same frame.
+    kind = "matrix" if "values" in result[0] else "vector"
+    api = tmp_path / name
+    api.write_text(
+        json.dumps({"status": "success", "data": {"resultType": kind, "result": result}})
+    )
+    assert_frame_equal(read_metrics(api), df)
+
+
+def test_promtool_scalar(tmp_path: Path) -> None:
+    scalar = tmp_path / "scalar.json"
+    scalar.write_text('[1711845000.5, "42"]')
+    assert read_metrics(scalar).row(0) == ("scalar", 42.0, "1", utc(2024, 3, 31, 0, 30, 0, 500000))
+
+
+def test_native_histogram_samples_are_reported_not_dropped(tmp_path: Path) -> None:
+    hist = {"count": "3", "sum": "1.5", "buckets": [[0, "0.5", "1", "3"]]}
+    doc = {
+        "status": "success",
+        "data": {
+            "resultType": "matrix",
+            "result": [
+                {
+                    "metric": {"__name__": "rpc_duration_seconds"},
+                    "values": [[1711845000, "1"], [1711845001, "2"]],
+                    "histograms": [[1711845002, hist], [1711845003, hist]],
+                }
+            ],
+        },
+    }
+    p = tmp_path / "native.json"
+    p.write_text(json.dumps(doc))
+    with pytest.raises(InputError, match=r"2 native histogram sample\(s\) cannot be read"):
+        read_prometheus(p)
+    df, message = one_warning(read_prometheus, p, errors="skip")
+    assert df.get_column("value").to_list() == [1.0, 2.0]
+    assert "skipped 2" in message
+
+
+# -- Grafana
+
+
+def test_grafana_query_inspector_response() -> None:
+    src = json.loads((DATA / "grafana_query_inspector.json").read_text())
+    frames = src["response"]["results"]["A"]["frames"]
+    df, message = one_warning(read_prometheus, DATA / "grafana_query_inspector.json", name="rps")
+    assert "dropped 1 NaN" in message  # the NaN entity of /api's third point
+    assert_metrics_schema(df)
+    assert df.columns == [*CORE_COLUMNS, "route"]  # the exemplar frame is left out
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    expected = [
+        (
+            "rps",
+            v,
+            "1",
+            epoch + timedelta(milliseconds=t),
+            f["schema"]["fields"][1]["labels"]["route"],
+        )
+        for f in frames[:2]
+        for t, v in zip(*f["data"]["values"], strict=True)
+        if v is not None
+    ]
+    assert df.rows() == expected
+
+
+def test_grafana_dataframe_json_names_nanos_and_units() -> None:
+    df = read_metrics(DATA / "grafana_dataframes.json")
+    tags = ("db-1:9100", "node")
+    assert df.rows() == [
+        (
+            "node_memory_MemFree_bytes",
+            2147483648.0,
+            "bytes",
+            utc(2024, 3, 31, 0, 30, 0, 250),
+            *tags,
+        ),
+        ("node_memory_MemFree_bytes", 2147000000.0, "bytes", utc(2024, 3, 31, 0, 31), *tags),
+    ]
+
+
+def test_grafana_panel_data_table_format_with_label_columns() -> None:
+    df = read_metrics(DATA / "grafana_panel_data.json")
+    assert df.columns == [*CORE_COLUMNS, "route", "status"]
+    assert df.rows() == [
+        ("http_requests_total", 1027.0, "1", utc(2024, 3, 31, 0, 30), "/api", "200"),
+        ("http_requests_total", 311.0, "1", utc(2024, 3, 31, 0, 30), "/checkout", "200"),
+    ]
+
+
+def test_grafana_infinity_is_bad_and_a_bad_frame_is_named(tmp_path: Path) -> None:
+    frames = json.loads((DATA / "grafana_dataframes.json").read_text())
+    frames[0]["data"]["entities"] = [None, {"Inf": [1]}]
+    frames[0]["data"]["values"][1][1] = None
+    p = tmp_path / "inf.json"
+    p.write_text(json.dumps(frames))
+    with pytest.raises(InputError, match=r"series 1 node_memory_MemFree_bytes\{.*\}: value Inf is"):
+        read_prometheus(p)
+    frames.append({"schema": {"fields": [{"name": "Value", "type": "number"}]}, "data": {}})
+    p.write_text(json.dumps(frames))
+    with pytest.raises(InputError, match="frame 2: expected a time field and number fields"):
+        read_prometheus(p)
+    df, message = one_warning(read_prometheus, p, errors="skip")
+    assert df.height == 1
+    assert "skipped 2" in message and "value Inf is infinite" in message
+
+
+def test_unrecognised_json_lists_the_shapes_it_would_read(tmp_path: Path) -> None:
+    p = tmp_path / "other.json"
+    p.write_text('{"data": [1, 2, 3]}')
+    with pytest.raises(InputError, match=r"promtool's -o json output .*Grafana's inspector JSON"):
+        read_metrics(p)

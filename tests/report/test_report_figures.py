@@ -74,16 +74,41 @@ def test_invalid_figures_are_rejected_and_not_recorded(
     assert len(recorded()) == before
 
 
-@given(value=st.floats(allow_nan=False, allow_infinity=False))
-def test_any_finite_value_survives_the_file_exactly(value: float) -> None:
+@given(
+    value=st.floats(allow_nan=False, allow_infinity=False),
+    label=st.text(max_size=20),
+)
+def test_any_finite_value_and_label_survive_the_file_exactly(value: float, label: str) -> None:
+    import os
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
         target = Path(tmp) / "f.jsonl"
-        target.write_text(
-            json.dumps({"name": "x", "value": value, "unit": "", "better": None}) + "\n"
-        )
-        assert read_figures(target)[0]["value"] == value
+        saved = os.environ.get(FIGURES_ENV)
+        os.environ[FIGURES_ENV] = str(target)
+        try:
+            figure("x", value, "ms", label=label)
+        finally:
+            if saved is None:
+                del os.environ[FIGURES_ENV]
+            else:
+                os.environ[FIGURES_ENV] = saved
+        (read,) = read_figures(target)
+        assert read["value"] == value and read["label"] == label
+
+
+def test_a_figure_recorded_twice_keeps_its_last_value_in_its_first_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "figures.jsonl"
+    monkeypatch.setenv(FIGURES_ENV, str(target))
+    figure("p95_ms", 250.0, "ms")
+    figure("rps", 90.0, "1/s", better="higher")
+    figure("p95_ms", 240.0, "ms")  # a cell run again, or a loop that overwrote it
+    assert [(f["name"], f["value"]) for f in read_figures(target)] == [
+        ("p95_ms", 240.0),
+        ("rps", 90.0),
+    ]
 
 
 def test_unreadable_lines_are_skipped_with_a_warning(

@@ -82,19 +82,35 @@ def _kill(processes: list[psutil.Process]) -> None:
     psutil.wait_procs(processes, timeout=10)
 
 
-def test_sigkill_mid_run_leaves_no_complete_run_directory(
-    tmp_path: Path, fixture_notebooks: Path
-) -> None:
-    out = tmp_path / "reports"
-    proc = _start_run(fixture_notebooks, out)
+def _stop_mid_run(
+    notebooks: Path, out: Path, signum: int
+) -> tuple[int | None, bytes, list[psutil.Process]]:
+    """Start a run, send it ``signum`` while its notebook executes, wait for it to end.
+
+    Returns the exit status, what it wrote to stderr, and which of its processes
+    (workers, kernel) were still alive 30 s later; those are then killed by pid.
+    """
+    proc = _start_run(notebooks, out)
     tree: list[psutil.Process] = []
     try:
         tree = _wait_for_kernel(proc, out)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
+        os.kill(proc.pid, signum)
+        _, stderr = proc.communicate(timeout=60)
+        _gone, alive = psutil.wait_procs(tree, timeout=30)
     finally:
         _kill([psutil.Process(proc.pid)] if proc.poll() is None else [])
-        _kill(tree)  # the orphaned workers and kernel, by pid
+        _kill(tree)
+    return proc.returncode, stderr, alive
+
+
+def test_sigkill_mid_run_leaves_no_complete_run_directory_and_no_orphans(
+    tmp_path: Path, fixture_notebooks: Path
+) -> None:
+    out = tmp_path / "reports"
+    _code, _stderr, alive = _stop_mid_run(fixture_notebooks, out, signal.SIGKILL)
+    # the notebook would sleep for an hour: the orphaned worker notices that its run
+    # is gone and stops the kernel and itself
+    assert alive == []
     assert _visible_entries(out) == []
     assert len(_partials(out)) == 1
 
@@ -103,17 +119,8 @@ def test_sigterm_stops_workers_and_kernels_and_exits_130(
     tmp_path: Path, fixture_notebooks: Path
 ) -> None:
     out = tmp_path / "reports"
-    proc = _start_run(fixture_notebooks, out)
-    tree: list[psutil.Process] = []
-    try:
-        tree = _wait_for_kernel(proc, out)
-        os.kill(proc.pid, signal.SIGTERM)
-        _, stderr = proc.communicate(timeout=60)
-        _gone, alive = psutil.wait_procs(tree, timeout=15)
-    finally:
-        _kill([psutil.Process(proc.pid)] if proc.poll() is None else [])
-        _kill(tree)
-    assert proc.returncode == 130
+    code, stderr, alive = _stop_mid_run(fixture_notebooks, out, signal.SIGTERM)
+    assert code == 130
     assert b"interrupted" in stderr
     assert alive == []  # no worker or kernel outlives the run
     assert _visible_entries(out) == []

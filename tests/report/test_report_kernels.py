@@ -1,6 +1,7 @@
-"""Kernels: the python3 fallback, a kernel that cannot start, a kernel that dies.
+"""Kernels: the python3 fallback, a kernel that cannot start, a kernel that dies — and
+a notebook file that is not a notebook at all.
 
-One run of three notebooks in a temporary directory, with ``JUPYTER_PATH`` pointing at
+One run of four notebooks in a temporary directory, with ``JUPYTER_PATH`` pointing at
 a kernelspec whose process exits at once with a message on stderr.
 """
 
@@ -43,6 +44,7 @@ def kernel_run(
     _notebook(notebooks / "01-broken.ipynb", "broken", "print(x)")
     _notebook(notebooks / "02-elsewhere.ipynb", "no-such-kernel", "print('ran', x + 1)")
     shutil.copy(fixture_notebooks / "06-crashes.ipynb", notebooks / "03-crashes.ipynb")
+    (notebooks / "04-corrupt.ipynb").write_text('{"cells": [<script>alert(1)</script>')
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("JUPYTER_PATH", str(root / "jupyter"))
         result = run(notebooks, root / "reports", jobs=2, timeout=120, progress=False)
@@ -79,3 +81,18 @@ def test_a_kernel_that_dies_mid_notebook_marks_it_failed_and_keeps_its_output(
     assert entry["error"].startswith("DeadKernelError: Kernel died")
     page = (result.path / "crashes.html").read_text()
     assert "before the crash" in page and 'class="perflab-banner failed"' in page
+
+
+def test_a_file_that_is_not_a_notebook_fails_alone_with_a_page_saying_why(
+    kernel_run: tuple[RunResult, dict[str, Any]],
+) -> None:
+    result, entries = kernel_run
+    entry = entries["corrupt"]
+    assert entry["status"] == "failed"
+    assert entry["error"].startswith("NotJSONError: Notebook does not appear to be JSON")
+    assert entry["html"] == "corrupt.html"
+    page = (result.path / "corrupt.html").read_text()
+    assert 'class="perflab-banner failed"' in page and "NotJSONError" in page
+    assert "<script>alert(1)" not in page
+    assert entries["elsewhere"]["status"] == "ok"  # the others ran
+    assert 'href="corrupt.html"' in result.index.read_text()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -118,3 +119,74 @@ def test_a_notebook_file_renders_from_its_path(tmp_path: Path) -> None:
     path = tmp_path / "01-demo.ipynb"
     nbformat.write(_notebook(new_markdown_cell("# Demo")), path)
     assert "<title>01-demo</title>" in render_html(path)
+
+
+def _page_with(*outputs: NotebookNode) -> str:
+    page = render_html(_notebook(_code("x", *outputs)), name="outputs")
+    return page[page.index("<body") :]
+
+
+def test_markdown_outputs_keep_their_formatting_but_not_raw_html() -> None:
+    body = _page_with(
+        new_output(
+            "display_data",
+            data={
+                "text/markdown": f"**slow**: {XSS} <img src=x onerror=alert(2)> "
+                "[docs](javascript:alert(3)) ![chart](https://example.com/c.png)",
+                "text/plain": "<IPython.core.display.Markdown object>",
+            },
+        )
+    )
+    assert "<strong>slow</strong>: &lt;script&gt;alert(1)&lt;/script&gt;" in body
+    assert "&lt;img src=x onerror=alert(2)&gt;" in body and "<img src=x" not in body
+    assert "javascript:" not in body
+    assert '<a href="https://example.com/c.png">chart</a>' in body  # a link, not a load
+
+
+def test_scripted_outputs_fall_back_to_their_text_form() -> None:
+    body = _page_with(
+        new_output(
+            "display_data",
+            data={"application/javascript": "alert(4)", "text/plain": "<Javascript object>"},
+        ),
+        new_output(
+            "display_data",
+            data={"text/vnd.mermaid": f"graph TD; A-->B; {XSS}", "text/plain": "<Mermaid>"},
+        ),
+        new_output(
+            "display_data",
+            data={
+                "application/vnd.jupyter.widget-view+json": {"model_id": "m1"},
+                "text/plain": "IntSlider(value=3)",
+            },
+        ),
+    )
+    assert "alert(4)" not in body and "&lt;Javascript object&gt;" in body
+    assert "graph TD" not in body and XSS not in body and "&lt;Mermaid&gt;" in body
+    assert "IntSlider(value=3)" in body
+    assert "<script" not in body
+
+
+def test_svg_outputs_are_images_where_scripts_do_not_run() -> None:
+    svg = f'<svg xmlns="http://www.w3.org/2000/svg"><text>{XSS}</text></svg>'
+    body = _page_with(new_output("display_data", data={"image/svg+xml": svg}))
+    assert re.search(r'<img [^>]*src="data:image/svg\+xml;base64,', body)
+    assert "<svg" not in body and XSS not in body
+
+
+def test_the_offline_check_sees_every_kind_of_remote_load(
+    find_remote_loads: Callable[[str], list[str]],
+) -> None:
+    loads = [
+        '<img src="https://example.com/a.png">',
+        "<img src='//cdn.example.com/a.png'>",
+        '<iframe src="http://example.com"></iframe>',
+        '<link rel="preload" href="x.css">',
+        "<style>@import 'x.css';</style>",
+        "<style>@font-face { src: url(https://fonts.example.com/f.woff2) }</style>",
+        '<div style="background: url(//example.com/bg.png)"></div>',
+        "<script>fetch('https://example.com')</script>",
+    ]
+    for html in loads:
+        assert find_remote_loads(html), html
+    assert find_remote_loads('<a href="https://example.com">docs</a>') == []

@@ -2,8 +2,8 @@
 
 The runs come from session fixtures (tests/report/conftest.py): run 1 holds a good
 notebook (chart + figures, reads a CSV relative to its own directory), one that raises
-and one fed ``<script>alert(1)</script>`` as a parameter; run 2 re-runs the good one
-with another SLO.
+and one fed ``<script>alert(1)</script>`` and two secrets as parameters; run 2 re-runs
+the good one with another SLO. Notebooks and reports live in paths with spaces.
 """
 
 from __future__ import annotations
@@ -43,7 +43,11 @@ def test_manifest_lists_every_notebook_with_status_outputs_and_parameters(first_
         assert (first_run.path / nb["html"]).is_file()
         assert (first_run.path / nb["ipynb"]).is_file()
     assert first_run.notebook("good")["error"] is None
-    assert first_run.notebook("xss")["parameters"] == {"payload": XSS}
+    assert first_run.notebook("xss")["parameters"] == {
+        "payload": XSS,
+        "dsn": "postgresql://perflab:***@db.internal/app",
+        "api_token": "***",
+    }
     on_disk = json.loads((first_run.path / "manifest.json").read_text())
     assert on_disk["run_id"] == first_run.run_id == first_run.path.name
     assert re.fullmatch(r"\d{8}T\d{6}Z(-\d+)?", first_run.run_id)
@@ -107,9 +111,22 @@ def test_injected_script_never_appears_unescaped(main_runs: list[Run]) -> None:
         assert XSS not in page.read_text(), page
     xss = main_runs[0].page("xss")
     escaped = "&lt;script&gt;alert(1)&lt;/script&gt;"
-    assert escaped in xss  # printed text and the DataFrame cell, escaped
-    assert xss.count(escaped) >= 2
+    # printed text, the DataFrame cell and the Markdown output (its markup rendered)
+    assert xss.count(escaped) >= 3
+    assert f"<strong>payload</strong>: {escaped}" in xss
     assert "\\u003cscript\\u003ealert(1)\\u003c\\/script\\u003e" in xss  # chart data/title
+
+
+def test_secret_parameters_reach_the_kernel_but_no_report_file(
+    first_run: Run, secrets: dict[str, str]
+) -> None:
+    figures = {f["name"]: f["value"] for f in first_run.notebook("xss")["figures"]}
+    assert figures["secret_chars"] == sum(len(v) for v in secrets.values())
+    for path in sorted(first_run.out.rglob("*")):
+        if path.is_file() and path.suffix in (".html", ".ipynb", ".json"):
+            assert "s3cr3t" not in path.read_text(encoding="utf-8"), path
+    executed = nbformat.read(first_run.path / "xss.ipynb", as_version=4)
+    assert executed.metadata.papermill.parameters["api_token"] == "***"
 
 
 def test_vega_bundle_inlined_once_in_pages_with_charts_only(first_run: Run) -> None:
@@ -130,6 +147,7 @@ def test_executed_notebook_carries_the_injected_parameters(first_run: Run) -> No
     executed = nbformat.read(first_run.path / "xss.ipynb", as_version=4)
     injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
     assert len(injected) == 1 and json.dumps(XSS) in injected[0].source
+    assert 'api_token = "***"' in injected[0].source
 
 
 def test_history_grows_and_the_second_index_shows_the_change(
@@ -173,5 +191,8 @@ def test_run_directories_are_complete_and_latest_points_at_the_newest(
     )
 
 
-def test_no_kernel_outlives_its_run(main_runs: list[Run]) -> None:
-    assert main_runs[0].leftover_kernels == []
+def test_no_kernel_outlives_its_run(
+    main_runs: list[Run], find_kernels_of: Callable[[Path], list[str]]
+) -> None:
+    assert main_runs[0].leftover_kernels == []  # right after the runs returned
+    assert find_kernels_of(main_runs[0].out) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -113,3 +114,35 @@ def test_non_finite_values_cannot_enter_the_history(tmp_path: Path) -> None:
     with pytest.raises(SchemaError, match="NaN or infinite"):
         append_run(tmp_path, "r1", T0, {"nb": [_fig("x", float("inf"))]})
     assert not (tmp_path / "history" / "r1.parquet").exists()
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["cut in half", "empty", "not parquet", "another schema"],
+)
+def test_an_unreadable_history_file_is_skipped_with_one_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, damage: str
+) -> None:
+    _three_runs(tmp_path)
+    victim = tmp_path / "history" / "r2.parquet"
+    data = victim.read_bytes()
+    if damage == "cut in half":  # a crash mid-write by something that was not atomic
+        victim.write_bytes(data[: len(data) // 2])
+    elif damage == "empty":
+        victim.write_bytes(b"")
+    elif damage == "not parquet":
+        victim.write_text("run_id,value\nr2,1\n")
+    else:
+        pl.DataFrame({"run_id": ["r2"], "score": [1.0]}).write_parquet(victim)
+    with caplog.at_level(logging.WARNING, logger="perflab.report.store"):
+        frame = read_history(tmp_path)
+    assert frame.get_column("run_id").unique(maintain_order=True).to_list() == ["r1", "r3"]
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "r2.parquet" in warnings[0].getMessage()
+    assert victim.exists()  # left for the user to look at
+
+
+def test_a_hidden_temporary_file_is_not_read_as_history(tmp_path: Path) -> None:
+    _three_runs(tmp_path)
+    (tmp_path / "history" / ".r4.parquet").write_bytes(b"half a file")
+    assert read_history(tmp_path).get_column("run_id").n_unique() == 3
