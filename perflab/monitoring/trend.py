@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -190,7 +191,7 @@ def trend(
         x = (starts.dt.epoch("us") - starts.dt.epoch("us")[0]).to_numpy() / _HOUR_US
         y = group.get_column("stat_value").to_numpy()
         row, fitted = _fit(x, y, alpha, min_change_pct, min_windows)
-        cps = _changes(x, y)
+        cps = _changes(x, y, min_change_pct)
         bounds = [0, *(k for k, _, _ in cps), y.size]
         segment = np.concatenate(
             [np.full(b - a, y[a:b].mean()) for a, b in itertools.pairwise(bounds)]
@@ -268,29 +269,62 @@ def _fit(
     return row, fit.intercept + fit.slope * x
 
 
-def _changes(x: np.ndarray, y: np.ndarray) -> list[tuple[int, float, float]]:
+def _jump_stat(x: np.ndarray, y: np.ndarray, k: int) -> float:
+    """How much a step at ``k`` improves on a smooth quadratic trend over ``x, y``.
+
+    The likelihood-ratio statistic ``m · ln(SSE₀ / SSE₁)`` of a quadratic in time
+    (SSE₀) against the same quadratic plus a step at index ``k`` (SSE₁), for the
+    ``m`` points — scale-free, as :func:`perflab.stats.change_points`' own statistic.
+    """
+    m = y.size
+    t = x - x.mean()
+    t = t / (np.abs(t).max() or 1.0)
+    smooth = np.vander(t, max(1, min(3, m - 2)))  # quadratic (lower degree for tiny segments)
+    with_step = np.c_[smooth, np.arange(m) >= k]
+    sse = []
+    for design in (smooth, with_step):
+        resid = y - design @ np.linalg.lstsq(design, y, rcond=None)[0]
+        sse.append(float(resid @ resid))
+    scale = float(((y - y.mean()) ** 2).sum())
+    if sse[0] <= 1e-24 * scale:  # the trend explains everything: nothing left for a step
+        return 0.0
+    if sse[1] <= 1e-24 * scale:  # a noiseless step
+        return math.inf
+    return m * math.log(sse[0] / sse[1])
+
+
+def _changes(x: np.ndarray, y: np.ndarray, min_change_pct: float) -> list[tuple[int, float, float]]:
     """Change points of a series as (index, mean before, mean after).
 
-    Mean shifts found by :func:`perflab.stats.change_points` are kept only when the
-    steps explain the series better than one straight line by the same BIC-like
-    measure (``n·ln SSE`` plus ``3·ln n`` per change point), so a steady drift —
-    which binary segmentation would cut into a staircase — reports no change.
+    Candidates come from :func:`perflab.stats.change_points` (binary segmentation
+    for shifts of the mean). Each must then also be a *jump*: across its two
+    neighbouring segments a step at that point must improve on a smooth quadratic
+    trend in time by the same penalty (``3 · ln n``), and it must move the mean by
+    at least ``min_change_pct`` % of the level before it. The weakest candidate that
+    fails is dropped and the others are tested again against their new neighbours,
+    until every remaining one passes. A diurnal bump or a drift — which a
+    mean-shift model cuts into a staircase — thus reports no change, while a step on
+    top of one is still found.
     """
     found = change_points(y)
-    if not found:
-        return []
     n = y.size
+    penalty = 3.0 * math.log(n) if n > 1 else 0.0
+    while found:
+        bounds = [0, *found, n]
+        scores = []
+        for i, k in enumerate(found):
+            a, c = bounds[i], bounds[i + 2]
+            before, after = float(y[a:k].mean()), float(y[k:c].mean())
+            shift = _pct(after, before)
+            if shift is not None and abs(shift) < min_change_pct:
+                scores.append(-math.inf)  # too small to matter, whatever its evidence
+            else:
+                scores.append(_jump_stat(x[a:c], y[a:c], k - a))
+        weakest = int(np.argmin(scores))
+        if scores[weakest] > penalty:
+            break
+        del found[weakest]
     bounds = [0, *found, n]
-    sse_steps = sum(
-        float(((y[a:b] - y[a:b].mean()) ** 2).sum()) for a, b in itertools.pairwise(bounds)
-    )
-    line = np.polyval(np.polyfit(x, y, 1), x) if np.ptp(x) > 0 else np.full(n, y.mean())
-    sse_line = float(((y - line) ** 2).sum())
-    with np.errstate(divide="ignore"):
-        bic_steps = n * np.log(sse_steps) + (1 + 3 * len(found)) * np.log(n)
-        bic_line = n * np.log(sse_line) + 2 * np.log(n)
-    if bic_line <= bic_steps:
-        return []
     return [
         (k, float(y[bounds[i] : k].mean()), float(y[k : bounds[i + 2]].mean()))
         for i, k in enumerate(found)
