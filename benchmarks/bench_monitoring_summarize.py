@@ -15,6 +15,12 @@ p50, p90, p95, p99, p999, linear interpolation):
 The best hand polars and the best pandas are the reference. Targets: summarize
 ≥ 5× faster than pandas, ≤ 1.2× the time of the best hand polars.
 
+Second part, ``compare_windows`` at the size of the sample day: 6 groups of 17 000
+baseline and 17 000 current samples. Above ``max_boot_samples`` it takes its
+intervals from normal theory; the peer is what a user would otherwise write,
+``scipy.stats.bootstrap`` (percentile, 2 000 resamples) of the ratio of means and
+of p95s per group, plus ``scipy.stats.mannwhitneyu``. Target: well under a second.
+
 Run: ``.venv/bin/python benchmarks/bench_monitoring_summarize.py [--rows N] [--names K]``
 """
 
@@ -30,7 +36,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import polars as pl
+import scipy.stats
 
+from perflab.monitoring.compare import compare_windows
 from perflab.monitoring.summarize import summarize
 
 QS = (0.5, 0.9, 0.95, 0.99, 0.999)
@@ -85,7 +93,7 @@ def pandas_summary(pdf: pd.DataFrame) -> pd.DataFrame:
         max=("value", "max"),
         std=("value", "std"),
     )
-    quantiles = g["value"].quantile(list(QS)).unstack()
+    quantiles = g["value"].quantile(np.asarray(QS)).unstack()
     quantiles.columns = list(NAMES)
     return stats.join(quantiles)
 
@@ -98,6 +106,56 @@ def timed(fn: Callable[[], Any], runs: int) -> tuple[float, list[float], Any]:
         result = fn()
         times.append(time.perf_counter() - t0)
     return statistics.median(times), times, result
+
+
+def compare_frames(groups: int = 6, n: int = 17_000) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Baseline and current METRICS frames: ``groups`` names, ``n`` samples each side."""
+    rng = np.random.default_rng(1)
+    names = np.repeat([f"metric_{i}" for i in range(groups)], n)
+    start = np.datetime64("2026-01-01T00:00:00", "us")
+
+    def side(scale: float) -> pl.DataFrame:
+        return pl.DataFrame(
+            {
+                "name": names,
+                "value": rng.lognormal(4.0, 0.5, names.size) * scale,
+                "unit": "ms",
+                "timestamp": pl.Series(np.full(names.size, start)).dt.replace_time_zone("UTC"),
+            }
+        )
+
+    return side(1.0), side(1.03)
+
+
+def _ratio_of_means(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+    return np.mean(y, axis=axis) / np.mean(x, axis=axis)
+
+
+def _ratio_of_p95s(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+    return np.quantile(y, 0.95, axis=axis) / np.quantile(x, 0.95, axis=axis)
+
+
+def scipy_compare(base: pl.DataFrame, cur: pl.DataFrame) -> list[tuple[Any, ...]]:
+    """The peer: per group, scipy's percentile bootstrap of both ratios and its U test."""
+    out = []
+    base_parts = base.partition_by("name", as_dict=True)
+    for key, frame in cur.partition_by("name", as_dict=True).items():
+        b = base_parts[key].get_column("value").to_numpy()
+        c = frame.get_column("value").to_numpy()
+        cis = [
+            scipy.stats.bootstrap(
+                (b, c),
+                statistic,
+                n_resamples=2000,
+                method="percentile",
+                vectorized=True,
+                batch=100,
+                rng=np.random.default_rng(0),
+            ).confidence_interval
+            for statistic in (_ratio_of_means, _ratio_of_p95s)
+        ]
+        out.append((key, *cis, scipy.stats.mannwhitneyu(b, c).pvalue))
+    return out
 
 
 def main() -> None:
@@ -147,6 +205,30 @@ def main() -> None:
     print(f"summarize vs best pandas:      {best_pandas / ours_t:5.1f}× faster  (target ≥ 5×)")
     print(f"summarize / best hand polars:  {ours_t / best_hand:5.2f}×          (target ≤ 1.2×)")
     print("results agree with pandas (mean, std, percentiles)")
+
+    base, cur = compare_frames()
+    groups = base["name"].n_unique()
+    print(
+        f"\ncompare_windows: {groups} groups × {base.height // groups:,} + "
+        f"{cur.height // groups:,} samples"
+    )
+    ours = timed(lambda: compare_windows(None, baseline=base, current=cur), args.polars_runs)
+    peer = timed(lambda: scipy_compare(base, cur), 1)
+    print(f"{'compare_windows':28s}{ours[0]:10.3f}   " + " ".join(f"{t:.3f}" for t in ours[1]))
+    print(
+        f"{'scipy bootstrap + U test':28s}{peer[0]:10.3f}   "
+        + " ".join(f"{t:.3f}" for t in peer[1])
+    )
+    print(
+        f"compare_windows vs scipy:      {peer[0] / ours[0]:5.0f}× faster  (target: well under 1 s)"
+    )
+    rows = {r["name"]: r for r in ours[2].iter_rows(named=True)}
+    gap = 0.0
+    for (name,), mean_ci, p95_ci, _ in peer[2]:
+        for stat, ci in (("mean", mean_ci), ("p95", p95_ci)):
+            low, high = rows[name][f"{stat}_change_ci_low"], rows[name][f"{stat}_change_ci_high"]
+            gap = max(gap, abs(low - (ci.low - 1) * 100), abs(high - (ci.high - 1) * 100))
+    print(f"interval bounds differ from scipy's bootstrap by at most {gap:.2f} percentage points")
 
 
 if __name__ == "__main__":

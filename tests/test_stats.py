@@ -16,6 +16,7 @@ from perflab.stats import (
     bootstrap_compare_ci,
     change_points,
     mann_whitney,
+    normal_ratio_ci,
     percentiles,
     quantile_exprs,
     quantile_name,
@@ -145,6 +146,64 @@ def test_bootstrap_rejects_bad_input(kwargs):
         bootstrap_ci(sample, **args)
 
 
+# ----------------------------------------------------------------------------- normal theory
+
+
+def test_normal_ratio_ci_of_means_is_the_delta_method_on_the_log_scale():
+    rng = np.random.default_rng(4)
+    b, c = rng.gamma(2.0, 50.0, 3000), rng.gamma(2.0, 55.0, 2000)
+    ci = normal_ratio_ci(b, c, "mean", alpha=0.1)
+    se = np.sqrt(
+        b.var(ddof=1) / (b.size * b.mean() ** 2) + c.var(ddof=1) / (c.size * c.mean() ** 2)
+    )
+    z = scipy.stats.norm.ppf(0.95)
+    r = c.mean() / b.mean()
+    assert (ci.estimate, ci.confidence) == (pytest.approx(r), pytest.approx(0.9))
+    assert (ci.low, ci.high) == pytest.approx((r * np.exp(-z * se), r * np.exp(z * se)))
+
+
+def test_normal_ratio_ci_of_a_quantile_has_the_asymptotic_width():
+    # the sample p95 of N(0, 1) + 100 has sd sqrt(p(1-p)/n) / φ(z_p); the
+    # order-statistic estimate must get the interval's width right without knowing φ
+    rng = np.random.default_rng(5)
+    n = 20_000
+    b, c = rng.normal(100, 1, n), rng.normal(100, 1, n)
+    q = scipy.stats.norm.ppf(0.95)
+    sd = np.sqrt(0.95 * 0.05 / n) / scipy.stats.norm.pdf(q)
+    p95 = 100 + q
+    expected = 2 * 1.959964 * np.sqrt(2) * sd / p95  # log-scale width ≈ relative width
+    ci = normal_ratio_ci(b, c, "p95")
+    assert np.log(ci.high / ci.low) == pytest.approx(expected, rel=0.1)
+    assert ci.estimate == pytest.approx(np.quantile(c, 0.95) / np.quantile(b, 0.95))
+
+
+def test_normal_ratio_ci_covers_the_true_ratio_at_the_nominal_rate():
+    rng = np.random.default_rng(6)
+    trials, covered = 300, {"mean": 0, "p95": 0, "median": 0}
+    for _ in range(trials):
+        b = rng.lognormal(4.6, 0.5, 3000)
+        c = rng.lognormal(4.6, 0.5, 3000) * 1.1  # mean, median and p95 all × 1.1
+        for stat in covered:
+            ci = normal_ratio_ci(b, c, stat)
+            covered[stat] += ci.low <= 1.1 <= ci.high
+    for stat, k in covered.items():
+        assert 0.91 * trials <= k <= 0.99 * trials, (stat, k)
+
+
+def test_normal_ratio_ci_undefined_cases():
+    zero = normal_ratio_ci([0.0, 0.0, 0.0], [1.0, 2.0, 3.0], "mean")
+    assert np.isnan(zero.estimate) and np.isnan(zero.low) and not zero.excludes(1.0)
+    one = normal_ratio_ci([5.0], [1.0, 2.0, 3.0], "mean")  # no spread from one value
+    assert one.estimate == pytest.approx(0.4) and np.isnan(one.low) and np.isnan(one.high)
+    signs = normal_ratio_ci(np.array([-1.0, -2.0, -3.0] * 50), np.array([1.0, 2.0, 3.0] * 50))
+    assert signs.estimate == pytest.approx(-1.0)  # linear scale: the interval spans it
+    assert signs.low < -1.0 < signs.high
+    with pytest.raises(ParameterError, match="statistic"):
+        normal_ratio_ci([1.0, 2.0], [1.0, 2.0], "average")
+    with pytest.raises(ParameterError, match="alpha"):
+        normal_ratio_ci([1.0, 2.0], [1.0, 2.0], alpha=0.0)
+
+
 # ----------------------------------------------------------------------------- Mann–Whitney
 
 
@@ -256,12 +315,44 @@ def test_change_points_stay_quiet_on_stationary_noise(seed, n):
     assert change_points(rng.lognormal(3, 0.3, n)) == []
 
 
+@pytest.mark.parametrize("n", [30, 300, 1440])
+def test_change_points_find_an_episode_that_comes_back(n):
+    # a single split of the series cannot isolate a short episode in its middle:
+    # plain binary segmentation found this one in 0–3 % of series
+    hits = 0
+    for seed in range(20):
+        series = np.random.default_rng(seed).normal(0, 1, n)
+        start = n // 2 - 3
+        series[start : start + 6] += 4.0
+        found = change_points(series)
+        hits += any(abs(k - start) <= 1 for k in found) and any(
+            abs(k - start - 6) <= 1 for k in found
+        )
+    assert hits >= 18
+
+
+def test_change_points_long_series_search_episodes_on_a_refined_grid(monkeypatch):
+    rng = np.random.default_rng(8)
+    series = rng.normal(0, 1, 600)
+    series[200:206] += 5.0
+    series[400:] += 1.5
+    for exact_max in (1024, 64):  # every pair of ends; a grid of stride 10 > the episode
+        monkeypatch.setattr(stats, "_EPISODE_EXACT_MAX", exact_max)
+        found = change_points(series)
+        assert len(found) == 3, found
+        assert np.abs(np.array(found) - [200, 206, 400]).max() <= 1, found
+
+
 def test_change_points_edge_cases():
     assert change_points([]) == []
     assert change_points([1.0, 2.0]) == []  # shorter than 2 · min_size
     assert change_points([4.0] * 50) == []  # constant
     assert change_points([0.0] * 10 + [5.0] * 10) == [10]  # noiseless step
-    found = change_points([0.0] * 10 + [5.0] * 2 + [0.0] * 10, min_size=3)
-    assert all(k >= 3 and 22 - k >= 3 for k in found)
+    assert change_points([0.0] * 10 + [5.0] * 3 + [0.0] * 10) == [10, 13]  # noiseless episode
+    # a 2-point episode with min_size 3: the nearest admissible segments, and no
+    # split of the constant parts on rounding noise (that used to add a third cut)
+    assert change_points([0.0] * 10 + [5.0] * 2 + [0.0] * 10, min_size=3) in ([9, 12], [10, 13])
+    assert change_points([0.0] * 10 + [5.0] * 2 + [0.0] * 10, min_size=2) == [10, 12]
+    assert change_points([1e9 + 0.1] * 10 + [1e9 + 0.2] * 10) == [10]  # tiny but exact
     with pytest.raises(ParameterError):
         change_points([1.0] * 10, min_size=0)

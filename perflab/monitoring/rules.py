@@ -270,16 +270,18 @@ def slo_findings(slo: FrameLike) -> list[Recommendation]:
     >>> [r.rule for r in slo_findings(s)]
     ['monitoring.slo-breach']
     """
-    df = as_frame(slo).filter(pl.col("status") != "met")
+    df = as_frame(slo).filter(pl.col("status").is_in(["breached", "at risk"]))
     out = []
     for row in df.iter_rows(named=True):
         breached = row["status"] == "breached"
         consumed = row["budget_consumed"] * 100
+        peak = row["burn_rate_peak"]
+        peak_text = f"{peak:.1f}×" if peak is not None else "n/a (no window large enough)"
         evidence = (
             f"{row['good_fraction']:.3%} of {row['samples']:,} samples ≤ "
             f"{_num(row['threshold'], row['unit'])} (target {row['target']:.2%}); "
             f"budget consumed {consumed:.0f} %; peak burn rate "
-            f"{row['burn_rate_peak']:.1f}×; {row['windows_breached']} window(s) above 1×"
+            f"{peak_text}; {row['windows_breached']} window(s) above 1×"
         )
         out.append(
             Recommendation.of(
@@ -290,8 +292,7 @@ def slo_findings(slo: FrameLike) -> list[Recommendation]:
                     f"target of {row['target']:.2%} ({consumed:.0f} % of the error budget)."
                     if breached
                     else f"The objective holds, but {consumed:.0f} % of the budget is spent "
-                    f"and the worst window burned it at {row['burn_rate_peak']:.1f}× the "
-                    "sustainable rate."
+                    f"and the worst window burned it at {peak_text} the sustainable rate."
                 ),
                 action="Find the windows with the highest burn rate and what they share "
                 "(hour, host, route, release); fix the cause before the budget runs out, "

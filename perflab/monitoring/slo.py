@@ -3,7 +3,19 @@
 An objective says that at least ``target`` of the samples of a metric (optionally
 only those with given tag values) must be ``<= threshold``. Its error budget is
 ``1 − target``; the burn rate of a window is its bad fraction divided by the budget
-(1 = spending the budget exactly as fast as allowed).
+(1 = spending the budget exactly as fast as allowed) — the definitions of Google's
+*SRE Workbook*, chapter "Alerting on SLOs".
+
+A window with few samples has no meaningful burn rate: with 3 requests, one slow
+one is a bad fraction of 1/3 — a burn rate of 33 against a 99 % objective. So a
+window's burn rate is reported (and counted in the peak and in the breached
+windows) only when the window holds at least ``min_samples`` samples; by default
+``⌈1 / budget⌉`` — the fewest samples in which the budget allows one bad sample
+(20 for a 95 % objective, 100 for 99 %, 1 000 for 99.9 %). With fewer, a single
+bad sample already reads as burning too fast, and no burn rate at all could read
+as "within budget". Such windows keep their ``samples``, ``bad`` and
+``bad_fraction`` and have a null ``burn_rate``; every sample still counts in the
+overall good fraction and budget consumed.
 """
 
 from __future__ import annotations
@@ -49,13 +61,17 @@ SLO_WINDOW_COLUMNS: dict[str, Any] = {
     "bad_fraction": pl.Float64,
     "burn_rate": pl.Float64,
 }
-"""Columns of :func:`slo_windows` and their dtypes."""
+"""Columns of :func:`slo_windows` and their dtypes (``burn_rate`` is null in windows
+with fewer than ``min_samples`` samples)."""
 
 Objectives = FrameLike | Sequence[Mapping[str, Any]]
 
 
-def _objectives(objectives: Objectives) -> list[dict[str, Any]]:
-    """Validated objectives as dicts: name, threshold, target, objective, tags, unit."""
+def _objectives(objectives: Objectives, min_samples: int | None) -> list[dict[str, Any]]:
+    """Validated objectives as dicts: name, threshold, target, objective, tags, unit,
+    budget and the fewest samples of a window with a burn rate (``min_samples``)."""
+    if min_samples is not None and (isinstance(min_samples, bool) or int(min_samples) < 1):
+        raise ParameterError(f"min_samples must be a positive count, not {min_samples!r}")
     if isinstance(objectives, Sequence) and all(isinstance(o, Mapping) for o in objectives):
         raw = [dict(o) for o in objectives]
     else:
@@ -76,17 +92,21 @@ def _objectives(objectives: Objectives) -> list[dict[str, Any]]:
             )
         tags = {k: v for k, v in (o.get("tags") or {}).items() if v is not None}
         label = o.get("objective") or _label(str(o["name"]), threshold, target, tags)
+        # 1 − target, rounded so that 1 − 0.9 is 0.1: a window whose bad fraction
+        # equals the budget burns at exactly 1, not 1.0000000000000002
+        budget = round(1.0 - target, 12)
         out.append(
             {
                 "objective": str(label),
                 "name": str(o["name"]),
                 "threshold": threshold,
                 "target": target,
-                # 1 − target, rounded so that 1 − 0.9 is 0.1: a window whose bad
-                # fraction equals the budget burns at exactly 1, not 1.0000000000000002
-                "budget": round(1.0 - target, 12),
+                "budget": budget,
                 "tags": tags,
                 "unit": o.get("unit"),
+                "min_samples": (
+                    math.ceil(round(1.0 / budget, 9)) if min_samples is None else int(min_samples)
+                ),
             }
         )
     labels = [str(o["objective"]) for o in out]
@@ -101,6 +121,11 @@ def _label(name: str, threshold: float, target: float, tags: Mapping[str, Any]) 
     return f"{name}{where} <= {threshold:g} for {target * 100:g}%"
 
 
+def _units(frame: pl.DataFrame) -> dict[str, str]:
+    """The unit of every metric name (one per name: the frame passed ``_check_units``)."""
+    return dict(frame.group_by("name").agg(pl.col("unit").first()).iter_rows())
+
+
 def _windows(frame: pl.DataFrame, objs: list[dict[str, Any]], step: str) -> pl.DataFrame:
     """Per objective and window: samples, bad samples, bad fraction, burn rate."""
     if frame.height == 0:
@@ -109,7 +134,7 @@ def _windows(frame: pl.DataFrame, objs: list[dict[str, Any]], step: str) -> pl.D
     unknown = sorted({o["name"] for o in objs} - set(names))
     if unknown:
         raise SchemaError("metrics", detail=f"no metric named {unknown}; the frame holds {names}")
-    units = dict(frame.group_by("name").agg(pl.col("unit").first()).iter_rows())
+    units = _units(frame)
     parts = []
     for o in objs:
         unit = units.get(o["name"])
@@ -139,6 +164,7 @@ def _windows(frame: pl.DataFrame, objs: list[dict[str, Any]], step: str) -> pl.D
                 objective=pl.lit(o["objective"]),
                 name=pl.lit(o["name"]),
                 budget=pl.lit(o["budget"]),
+                judged=pl.col("samples") >= o["min_samples"],
             )
         )
     if not parts:
@@ -147,7 +173,9 @@ def _windows(frame: pl.DataFrame, objs: list[dict[str, Any]], step: str) -> pl.D
     out = pl.concat(pl.collect_all(parts), how="vertical_relaxed")
     return (
         out.with_columns(bad_fraction=pl.col("bad") / pl.col("samples"))
-        .with_columns(burn_rate=pl.col("bad_fraction") / pl.col("budget"))
+        .with_columns(
+            burn_rate=pl.when(pl.col("judged")).then(pl.col("bad_fraction") / pl.col("budget"))
+        )
         .sort(pl.col("objective").replace_strict(order, return_dtype=pl.UInt32), "window_start")
         .select(list(SLO_WINDOW_COLUMNS))
         .cast(pl.Schema(SLO_WINDOW_COLUMNS))
@@ -155,7 +183,11 @@ def _windows(frame: pl.DataFrame, objs: list[dict[str, Any]], step: str) -> pl.D
 
 
 def slo_windows(
-    df: FrameLike, objectives: Objectives, *, every: str | timedelta = "1h"
+    df: FrameLike,
+    objectives: Objectives,
+    *,
+    every: str | timedelta = "1h",
+    min_samples: int | None = None,
 ) -> pl.DataFrame:
     """Bad fraction and burn rate of every objective in every window, for charting.
 
@@ -167,39 +199,52 @@ def slo_windows(
         As in :func:`slo_report`.
     every : str or timedelta
         Window length (polars duration).
+    min_samples : int, optional
+        Fewest samples of a window with a burn rate; default ``⌈1 / (1 − target)⌉``
+        per objective (see the module docstring).
 
     Returns
     -------
     polars.DataFrame
         :data:`SLO_WINDOW_COLUMNS`: ``objective, name, window_start, samples, bad,
-        bad_fraction, burn_rate`` — one row per objective and window with samples,
-        in the order of ``objectives`` then time.
+        bad_fraction, burn_rate`` (null below ``min_samples``) — one row per
+        objective and window with samples, in the order of ``objectives`` then time.
 
     Examples
     --------
     >>> from datetime import datetime, timedelta, UTC
     >>> t0 = datetime(2026, 1, 1, tzinfo=UTC)
-    >>> df = pl.DataFrame({"name": "api", "unit": "ms", "value": [100.0, 500.0, 100.0, 90.0],
-    ...     "timestamp": [t0, t0, t0 + timedelta(hours=1), t0 + timedelta(hours=1)]})
-    >>> slo_windows(df, [{"name": "api", "threshold": 300, "target": 0.9,
-    ...     "objective": "api fast"}]).select("window_start", "bad_fraction", "burn_rate")
-    shape: (2, 3)
-    ┌─────────────────────────┬──────────────┬───────────┐
-    │ window_start            ┆ bad_fraction ┆ burn_rate │
-    │ ---                     ┆ ---          ┆ ---       │
-    │ datetime[μs, UTC]       ┆ f64          ┆ f64       │
-    ╞═════════════════════════╪══════════════╪═══════════╡
-    │ 2026-01-01 00:00:00 UTC ┆ 0.5          ┆ 5.0       │
-    │ 2026-01-01 01:00:00 UTC ┆ 0.0          ┆ 0.0       │
-    └─────────────────────────┴──────────────┴───────────┘
+    >>> values = [100.0] * 16 + [500.0] * 4 + [100.0] * 20 + [100.0, 100.0, 500.0]
+    >>> hours = [0] * 20 + [1] * 20 + [2] * 3
+    >>> df = pl.DataFrame({"name": "api", "unit": "ms", "value": values,
+    ...     "timestamp": [t0 + timedelta(hours=h) for h in hours]})
+    >>> objective = {"name": "api", "threshold": 300, "target": 0.9, "objective": "api fast"}
+    >>> slo_windows(df, [objective]).select("window_start", "samples", "bad_fraction", "burn_rate")
+    shape: (3, 4)
+    ┌─────────────────────────┬─────────┬──────────────┬───────────┐
+    │ window_start            ┆ samples ┆ bad_fraction ┆ burn_rate │
+    │ ---                     ┆ ---     ┆ ---          ┆ ---       │
+    │ datetime[μs, UTC]       ┆ u64     ┆ f64          ┆ f64       │
+    ╞═════════════════════════╪═════════╪══════════════╪═══════════╡
+    │ 2026-01-01 00:00:00 UTC ┆ 20      ┆ 0.2          ┆ 2.0       │
+    │ 2026-01-01 01:00:00 UTC ┆ 20      ┆ 0.0          ┆ 0.0       │
+    │ 2026-01-01 02:00:00 UTC ┆ 3       ┆ 0.333333     ┆ null      │
+    └─────────────────────────┴─────────┴──────────────┴───────────┘
+
+    The third hour holds 3 samples, fewer than the 10 in which a 90 % objective
+    allows one bad sample: its burn rate is not judged.
     """
     frame = _metrics(df)
     _check_units(frame)
-    return _windows(frame, _objectives(objectives), _every(every))
+    return _windows(frame, _objectives(objectives, min_samples), _every(every))
 
 
 def slo_report(
-    df: FrameLike, objectives: Objectives, *, every: str | timedelta = "1h"
+    df: FrameLike,
+    objectives: Objectives,
+    *,
+    every: str | timedelta = "1h",
+    min_samples: int | None = None,
 ) -> pl.DataFrame:
     """How each objective fares: good fraction, budget consumed, burn rates, status.
 
@@ -215,18 +260,24 @@ def slo_report(
         those samples count) and optional ``unit`` (checked against the metric's).
     every : str or timedelta
         Window length for burn rates (polars duration).
+    min_samples : int, optional
+        Fewest samples of a window with a burn rate; default ``⌈1 / (1 − target)⌉``
+        per objective, the fewest in which the budget allows one bad sample (see the
+        module docstring). ``1`` judges every window, however small.
 
     Returns
     -------
     polars.DataFrame
         One row per objective, in the given order, :data:`SLO_COLUMNS`:
         ``objective, name, threshold, unit, target, samples, good_fraction,
-        error_budget`` (1 − target), ``budget_consumed`` (bad fraction / budget;
-        1.0 = exhausted), ``burn_rate_peak`` (worst window's bad fraction / budget),
-        ``windows_breached`` (windows with burn rate > 1) and ``status``:
-        ``breached`` (good fraction < target), else ``at risk`` (budget consumed >
-        0.75 or some window burned faster than 1), else ``met``; ``no data`` when no
-        sample matches (then the rate columns are null).
+        error_budget`` (1 − target), ``budget_consumed`` (bad fraction / budget over
+        all samples, the burn rate of the whole period; 1.0 = exhausted),
+        ``burn_rate_peak`` (worst burn rate of a window with at least
+        ``min_samples`` samples; null when there is none), ``windows_breached``
+        (such windows with burn rate > 1) and ``status``: ``breached`` (good
+        fraction < target), else ``at risk`` (budget consumed > 0.75 or some
+        window burned faster than 1), else ``met``; ``no data`` when no sample
+        matches (then the rate columns are null).
 
     Raises
     ------
@@ -236,15 +287,15 @@ def slo_report(
         metric with mixed units.
     ParameterError
         A target outside (0, 1), a non-finite threshold, repeated labels, bad
-        ``every``.
+        ``every`` or ``min_samples``.
 
     Examples
     --------
     >>> from datetime import datetime, timedelta, UTC
     >>> t0 = datetime(2026, 1, 1, tzinfo=UTC)
     >>> df = pl.DataFrame({"name": "api", "unit": "ms",
-    ...     "value": [100.0] * 99 + [900.0],
-    ...     "timestamp": [t0 + timedelta(minutes=i) for i in range(100)]})
+    ...     "value": [100.0] * 197 + [900.0] * 3,
+    ...     "timestamp": [t0 + timedelta(seconds=30 * i) for i in range(200)]})
     >>> r = slo_report(df, [{"name": "api", "threshold": 300, "target": 0.98}])
     >>> r.select("objective", "good_fraction", "budget_consumed", "burn_rate_peak", "status")
     shape: (1, 5)
@@ -253,17 +304,17 @@ def slo_report(
     │ ---                ┆ ---           ┆ ---             ┆ ---            ┆ ---     │
     │ str                ┆ f64           ┆ f64             ┆ f64            ┆ str     │
     ╞════════════════════╪═══════════════╪═════════════════╪════════════════╪═════════╡
-    │ api <= 300 for 98% ┆ 0.99          ┆ 0.5             ┆ 1.25           ┆ at risk │
+    │ api <= 300 for 98% ┆ 0.985         ┆ 0.75            ┆ 1.875          ┆ at risk │
     └────────────────────┴───────────────┴─────────────────┴────────────────┴─────────┘
 
-    Half the budget is spent overall, but the second hour (1 bad sample in 40) burned
-    it 1.25 times faster than allowed, hence "at risk".
+    Three quarters of the budget are spent overall, and the second hour (3 bad
+    samples in 80) burned it nearly twice as fast as allowed, hence "at risk".
     """
     frame = _metrics(df)
     _check_units(frame)
-    objs = _objectives(objectives)
+    objs = _objectives(objectives, min_samples)
     windows = _windows(frame, objs, _every(every))
-    units = dict(frame.group_by("name").agg(pl.col("unit").first()).iter_rows())
+    units = _units(frame)
     spec = pl.DataFrame(
         {
             "objective": [o["objective"] for o in objs],

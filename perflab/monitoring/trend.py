@@ -3,8 +3,36 @@
 A series is one statistic (``p95`` by default) of each time window of one group. The
 slope is the Theil–Sen estimate (robust to a few wild windows) with Sen's
 confidence interval, both from :mod:`perflab.stats`; change points come from
-:func:`perflab.stats.change_points`, kept only when the steps explain the series
-better than a straight line does, so a steady drift is not mistaken for a staircase.
+:func:`perflab.stats.change_points` and are kept only when each is a jump on top
+of a smooth trend, so a drift or a daily load curve is not mistaken for a staircase.
+
+How well that works, measured on seeded simulations (1 000 series per case; n
+windows spread over one day; Gaussian noise σ = 1 unless said; "before" is the
+previous method — binary segmentation, then all its steps kept if they beat one
+straight line; "after" is this one with ``min_change_pct=0``, the default 5 % can
+only remove more; a change counts as found within ± 2 windows):
+
+===================================  ===============  ===============  ===============
+case (rate of …)                     n = 24           n = 48           n = 288
+===================================  ===============  ===============  ===============
+stationary noise (any change)        1.3 % → 0.8 %    0.3 % → 0.1 %    0.1 % → 0 %
+sample-like day¹, no step (any)      18.5 % → 7.1 %   18.5 % → 4.4 %   55.4 % → 5.6 %
+sample-like day¹ + 35 % step (found) 100 % → 100 %    100 % → 100 %    98.4 % → 98.4 %
+   … and a spurious extra change     46.7 % → 4.9 %   41.6 % → 3.5 %   73.8 % → 2.4 %
+full daily cycle, 2σ (any)           92.6 % → 38.6 %  99.9 % → 53.3 %  100 % → 72.8 %
+linear drift of 4σ (any)             5.7 % → 4.4 %    2.2 % → 2.3 %    0 % → 0.4 %
+2σ step (found)                      55.9 % → 23.1 %  80.0 % → 41.4 %  94.0 % → 93.8 %
+3σ step (found)                      88.5 % → 56.2 %  97.9 % → 85.0 %  99.7 % → 99.7 %
+4σ step (found)                      98.1 % → 85.8 %  99.9 % → 98.9 %  99.9 % → 99.9 %
+3σ step on a 6σ drift (found)        30.3 % → 50.7 %  43.8 % → 79.5 %  97.6 % → 97.7 %
+   … and a spurious extra change     25.6 % → 4.2 %   42.6 % → 3.1 %   99.7 % → 2.6 %
+episode of 6 windows at 5σ (found)   25.3 % → 75.1 %  14.5 % → 83.9 %  1.5 % → 100 %
+===================================  ===============  ===============  ===============
+
+¹ p95 of each window of lognormal latencies (σ = 0.45) under the daily load curve
+and the +6 % afternoon slowdown of :mod:`perflab.samples` — a real series. The
+price is power for small steps in short series: a step must be about 3–4σ of the
+window-to-window noise to be found reliably with 24–48 windows (2σ with 288).
 """
 
 from __future__ import annotations
@@ -22,7 +50,14 @@ import polars as pl
 
 from perflab.errors import ParameterError
 from perflab.frames import UTC_DATETIME, FrameLike
-from perflab.monitoring.summarize import SUMMARY_COLUMNS, _check_by, _metrics, summarize
+from perflab.monitoring.summarize import (
+    SUMMARY_COLUMNS,
+    _check_by,
+    _check_units,
+    _every,
+    _metrics,
+    _summarize,
+)
 from perflab.stats import change_points, theil_sen
 
 __all__ = ["TREND_STATS", "Trend", "trend"]
@@ -117,12 +152,16 @@ def trend(
     statistically sure but negligible drift reads ``flat``. Fewer than
     ``min_windows`` windows give ``insufficient data`` and null slopes.
 
-    Change points come from BIC-like binary segmentation of the series (see
-    :func:`perflab.stats.change_points`) and are kept only when those steps explain
-    the series better than one straight line (same BIC-like measure), so a steady
-    drift is not reported as a staircase. ``before``/``after`` are the means of the
-    statistic over the segments either side of each change; ``shift_pct`` in
-    ``slopes`` is that of the last change.
+    Change points: candidates come from circular binary segmentation of the series
+    (:func:`perflab.stats.change_points`: shifts of the mean, including episodes
+    that come back). Each must then be a jump on top of a smooth trend — across its
+    two neighbouring segments, a step there must improve on a quadratic in time by
+    the same penalty — and move the mean by at least ``min_change_pct`` % of the
+    level before it; the weakest that fails is dropped and the rest re-tested, so a
+    drift or a daily load curve is not reported as a staircase while a step on top
+    of one still is (the module docstring gives the measured rates).
+    ``before``/``after`` are the means of the statistic over the segments either
+    side of each change; ``shift_pct`` in ``slopes`` is that of the last change.
 
     Parameters
     ----------
@@ -137,7 +176,8 @@ def trend(
     alpha : float
         1 − confidence of the slope interval.
     min_change_pct : float
-        Smallest drift over the observed span, in % of the level, called a trend.
+        Smallest drift over the observed span, in % of the level, called a trend;
+        and smallest shift, in % of the level before it, reported as a change point.
     min_windows : int
         Fewest windows (≥ 3) for a slope.
 
@@ -173,7 +213,9 @@ def trend(
         raise ParameterError(f"min_windows must be at least 3, not {min_windows}")
     frame = _metrics(df)
     keys = _check_by(frame, by)
-    windows = summarize(frame, by=keys, every=every).with_columns(
+    step = _every(every)
+    _check_units(frame, keys)
+    windows = _summarize(frame, keys, step).with_columns(
         pl.col(stat).cast(pl.Float64).alias("stat_value")
     )
     key_schema = {k: windows.schema[k] for k in keys}

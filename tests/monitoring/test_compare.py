@@ -11,6 +11,7 @@ import scipy.stats
 
 from perflab.errors import ParameterError, SchemaError
 from perflab.monitoring.compare import COMPARE_COLUMNS, compare_windows
+from perflab.stats import normal_ratio_ci
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -127,16 +128,44 @@ def test_results_are_seeded_and_do_not_depend_on_other_groups():
     assert only_api.row(0) == a.filter(pl.col("name") == "api").row(0)
 
 
-def test_subsampled_bootstrap_keeps_the_interval_width():
-    base, cur = side(5, n=6000, names=("api",)), side(6, n=6000, scale=1.03, names=("api",))
-    full = compare_windows(None, baseline=base, current=cur, n_boot=400, max_boot_samples=10**6)
-    sub = compare_windows(None, baseline=base, current=cur, n_boot=400, max_boot_samples=1500)
-    f, s = full.row(0, named=True), sub.row(0, named=True)
-    assert s["mean_change_pct"] == f["mean_change_pct"]  # point estimates use every sample
-    width_full = f["mean_change_ci_high"] - f["mean_change_ci_low"]
-    width_sub = s["mean_change_ci_high"] - s["mean_change_ci_low"]
-    assert width_sub == pytest.approx(width_full, rel=0.25)
-    assert s["mean_change_ci_low"] < s["mean_change_pct"] < s["mean_change_ci_high"]
+def test_big_samples_get_normal_theory_intervals_as_wide_as_the_bootstrap():
+    base, cur = side(5, n=3000, names=("api",)), side(6, n=3000, scale=1.03, names=("api",))
+    boot = compare_windows(None, baseline=base, current=cur, max_boot_samples=10**6)
+    normal = compare_windows(None, baseline=base, current=cur, max_boot_samples=2999)
+    f, s = boot.row(0, named=True), normal.row(0, named=True)
+    for stat in ("mean", "p95"):
+        assert s[f"{stat}_change_pct"] == pytest.approx(f[f"{stat}_change_pct"])
+        width_boot = f[f"{stat}_change_ci_high"] - f[f"{stat}_change_ci_low"]
+        width_normal = s[f"{stat}_change_ci_high"] - s[f"{stat}_change_ci_low"]
+        assert width_normal == pytest.approx(width_boot, rel=0.15), stat
+        assert s[f"{stat}_change_ci_low"] < s[f"{stat}_change_pct"] < s[f"{stat}_change_ci_high"]
+    # the normal-theory interval is perflab.stats.normal_ratio_ci, on every sample
+    b, c = base["value"].to_numpy(), cur["value"].to_numpy()
+    ci = normal_ratio_ci(b, c, "p95")
+    assert s["p95_change_ci_low"] == pytest.approx((ci.low - 1) * 100)
+    assert s["p95_change_ci_high"] == pytest.approx((ci.high - 1) * 100)
+
+
+def test_the_bootstrap_is_seeded_and_normal_theory_needs_no_seed():
+    small = {"baseline": side(1, n=300, names=("api",)), "current": side(2, n=300, names=("api",))}
+    assert not compare_windows(None, **small, seed=1).equals(compare_windows(None, **small, seed=2))
+    big = {"baseline": side(1, n=2500, names=("api",)), "current": side(2, n=2500, names=("api",))}
+    assert compare_windows(None, **big, seed=1).equals(compare_windows(None, **big, seed=2))
+
+
+def test_many_samples_per_group_stay_correct():
+    # 6 groups of 17 000 + 17 000 samples (the sample day's size): a planted 5 %
+    # slowdown in one group is called, the others are not (alpha 1 %: five null
+    # groups at 5 % would give a false call one time in five)
+    names = tuple(f"m{i}" for i in range(6))
+    base = side(11, n=17_000, names=names)
+    cur = side(12, n=17_000, names=names).with_columns(
+        value=pl.when(pl.col("name") == "m3").then(pl.col("value") * 1.05).otherwise("value")
+    )
+    got = compare_windows(None, baseline=base, current=cur, alpha=0.01)
+    verdicts = dict(got.select("name", "verdict").iter_rows())
+    assert verdicts.pop("m3") == "slower"
+    assert set(verdicts.values()) == {"no significant change"}
 
 
 # ----------------------------------------------------------------------------- bad input

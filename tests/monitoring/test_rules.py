@@ -161,6 +161,19 @@ def test_slo_rules():
     assert rules.slo_findings(slo("met")) == []
 
 
+def test_slo_rules_quiet_without_data_and_tolerate_no_judged_window():
+    no_data = slo("no data").with_columns(
+        pl.lit(None, dtype=pl.Float64).alias(c)
+        for c in ("good_fraction", "budget_consumed", "burn_rate_peak")
+    )
+    assert rules.slo_findings(no_data) == []
+    small = slo("at risk", good=0.96, consumed=0.8).with_columns(
+        pl.lit(None, dtype=pl.Float64).alias("burn_rate_peak")
+    )
+    (r,) = rules.slo_findings(small)
+    assert "n/a" in r.evidence
+
+
 def test_regression_ignores_byte_counts():
     assert rules.regressions(comparison("slower").with_columns(unit=pl.lit("bytes"))) == []
 

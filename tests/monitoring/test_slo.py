@@ -42,7 +42,8 @@ OBJECTIVES = [
 
 
 def test_report_on_a_hand_computed_example():
-    got = slo_report(metrics(), OBJECTIVES)
+    # 10 samples an hour: judge every window (see the min_samples tests below)
+    got = slo_report(metrics(), OBJECTIVES, min_samples=1)
     assert got.columns == list(SLO_COLUMNS)
     rows = {r["objective"]: r for r in got.iter_rows(named=True)}
     api = rows["api fast"]
@@ -88,13 +89,70 @@ def test_at_risk_when_most_of_the_budget_is_gone_or_a_window_burns_fast():
 
 
 def test_windows_for_charting():
-    got = slo_windows(metrics(), OBJECTIVES[:1])
+    got = slo_windows(metrics(), OBJECTIVES[:1], min_samples=10)
     assert got.columns == list(SLO_WINDOW_COLUMNS)
     assert got.select("window_start", "samples", "bad", "burn_rate").rows() == [
         (T0, 10, 0, 0.0),
         (T0 + H, 10, 2, pytest.approx(4.0)),
         (T0 + 2 * H, 10, 1, pytest.approx(2.0)),
     ]
+
+
+def burst(counts_and_bad: list[tuple[int, int]]) -> pl.DataFrame:
+    """'api' latencies: per hour, ``n`` samples of which ``bad`` take 900 ms."""
+    rows = []
+    for h, (n, bad) in enumerate(counts_and_bad):
+        for i in range(n):
+            value = 900.0 if i < bad else 100.0
+            rows.append(("api", value, "ms", T0 + h * H + timedelta(seconds=i)))
+    return pl.DataFrame(rows, schema=["name", "value", "unit", "timestamp"], orient="row")
+
+
+def test_a_window_with_few_samples_is_not_judged_by_its_burn_rate():
+    # 3 requests in the night, 1 slow: a bad fraction of 1/3 is a burn rate of 33 for
+    # a 99 % objective — one unlucky request, not an alarm
+    df = burst([(400, 2), (3, 1), (400, 2)])
+    objective = [{"name": "api", "threshold": 300, "target": 0.99}]
+    windows = slo_windows(df, objective)
+    assert windows.select("samples", "bad").rows() == [(400, 2), (3, 1), (400, 2)]
+    assert windows.get_column("bad_fraction")[1] == pytest.approx(1 / 3)
+    assert windows.get_column("burn_rate").to_list() == [
+        pytest.approx(0.5),
+        None,
+        pytest.approx(0.5),
+    ]
+    row = slo_report(df, objective).row(0, named=True)
+    assert row["burn_rate_peak"] == pytest.approx(0.5)
+    assert row["windows_breached"] == 0
+    # every sample still counts overall: 5 bad of 803
+    assert row["budget_consumed"] == pytest.approx((5 / 803) / 0.01)
+    assert row["status"] == "met"
+    # min_samples=1 judges every window, as before
+    row = slo_report(df, objective, min_samples=1).row(0, named=True)
+    assert row["burn_rate_peak"] == pytest.approx(100 / 3)
+    assert (row["windows_breached"], row["status"]) == (1, "at risk")
+
+
+@pytest.mark.parametrize(("target", "fewest"), [(0.95, 20), (0.99, 100), (0.999, 1000), (0.9, 10)])
+def test_by_default_a_window_needs_room_for_one_bad_sample_in_its_budget(target, fewest):
+    df = burst([(fewest - 1, 0), (fewest, 0)])
+    got = slo_windows(df, [{"name": "api", "threshold": 300, "target": target}])
+    assert got.get_column("samples").to_list() == [fewest - 1, fewest]
+    assert got.get_column("burn_rate").to_list() == [None, 0.0]
+
+
+def test_when_no_window_is_big_enough_only_the_totals_speak():
+    df = burst([(5, 1), (5, 1)])  # 20 % bad, every window too small for 99 %
+    row = slo_report(df, [{"name": "api", "threshold": 300, "target": 0.99}]).row(0, named=True)
+    assert (row["burn_rate_peak"], row["windows_breached"]) == (None, 0)
+    assert row["budget_consumed"] == pytest.approx(20.0)
+    assert row["status"] == "breached"
+
+
+@pytest.mark.parametrize("min_samples", [0, -3, True])
+def test_bad_min_samples_is_refused(min_samples):
+    with pytest.raises(ParameterError, match="min_samples"):
+        slo_report(metrics(), OBJECTIVES, min_samples=min_samples)
 
 
 def test_objectives_as_a_frame_with_struct_tags_and_default_labels():
