@@ -147,7 +147,6 @@ def _check_units(frame: pl.DataFrame, by: Sequence[str] = ("name",)) -> None:
 
 def summarize(
     df: FrameLike,
-    *,
     by: str | Sequence[str] = ("name",),
     every: str | timedelta | None = None,
 ) -> pl.DataFrame:

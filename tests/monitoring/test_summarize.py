@@ -243,3 +243,33 @@ def test_empty_frames_give_empty_summaries_with_the_columns():
     assert got.schema["count"] == pl.UInt32 and got.schema["p999"] == pl.Float64
     assert summarize(pl.DataFrame()).columns == ["name", *SUMMARY_COLUMNS]
     assert summarize([]).height == 0
+
+
+def test_the_documented_call_shapes_work():
+    # summarize(df, by=("name",), every=None) as the issue writes it, and positionally
+    df = pl.DataFrame(
+        {
+            "name": ["a", "a", "b"],
+            "value": [1.0, 3.0, 5.0],
+            "unit": "ms",
+            "timestamp": [datetime(2026, 1, 1, tzinfo=UTC)] * 3,
+        }
+    )
+    by_kw = summarize(df, by=("name",), every=None)
+    by_pos = summarize(df, ("name",), None)
+    assert by_kw.equals(by_pos)
+    assert by_kw.columns == [
+        "name",
+        "unit",
+        "count",
+        "mean",
+        "min",
+        "max",
+        "std",
+        "p50",
+        "p90",
+        "p95",
+        "p99",
+        "p999",
+    ]
+    assert by_kw.filter(pl.col("name") == "a")["p50"].item() == 2.0
