@@ -58,7 +58,7 @@ def main() -> None:
 
     def monitor_tagged() -> Callable[[int], None]:
         record = Monitor(args.calls + 1).record_metric
-        return lambda i: record("http_request_duration", 1.5, "ms", tags)
+        return lambda i: record("http_request_duration", 1.5, "ms", tags=tags)
 
     def prom_plain() -> Callable[[int], None]:
         hist = Histogram("http_request_duration_seconds", "d", registry=CollectorRegistry())

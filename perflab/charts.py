@@ -1,10 +1,13 @@
-"""Chart builders shared by the notebooks, with one altair theme.
+"""The one altair theme, escaped tables and notes, and chart builders every domain uses.
 
 Every builder takes an analysed frame (aggregated already: a chart never embeds raw
 samples, so reports stay small) and returns an altair chart that is interactive
 where it helps (tooltips, zoom and pan on time axes). Importing this module
 registers and enables the ``perflab`` theme and, inside a report run, the offline
 renderer of :mod:`perflab.vega`.
+
+Charts that only one domain draws live in that domain (``perflab/<domain>/charts.py``)
+and build on :func:`panel`, :func:`series_label` and :data:`PALETTE` from here.
 """
 
 from __future__ import annotations
@@ -22,12 +25,12 @@ from perflab.frames import FrameLike, as_frame
 __all__ = [
     "PALETTE",
     "SEVERITY_COLORS",
+    "Note",
     "Table",
-    "compare_bars",
     "distribution",
-    "latency_bands",
     "note",
-    "slo_burn",
+    "panel",
+    "series_label",
     "table",
     "trend_lines",
 ]
@@ -73,8 +76,14 @@ except ImportError:  # pragma: no cover - only while the package is partially in
     pass
 
 
-def _panel(field: str) -> alt.Facet:
-    """Facet header: the series name above its panel, left-aligned and legible."""
+def panel(field: str) -> alt.Facet:
+    """A facet header for ``field``: the series name above its panel, left-aligned.
+
+    Examples
+    --------
+    >>> panel("series").to_dict()["field"]
+    'series'
+    """
     return alt.Facet(
         f"{field}:N",
         title=None,
@@ -89,80 +98,20 @@ def _panel(field: str) -> alt.Facet:
     )
 
 
-def _series_label(df: pl.DataFrame, by: Sequence[str]) -> pl.DataFrame:
-    """Add a ``series`` column joining the ``by`` columns (``name`` when empty)."""
+def series_label(df: pl.DataFrame, by: Sequence[str]) -> pl.DataFrame:
+    """Add a ``series`` column joining the ``by`` columns (``name`` when empty).
+
+    Examples
+    --------
+    >>> f = pl.DataFrame({"name": ["a"], "route": [None]})
+    >>> series_label(f, ["name", "route"])["series"][0]
+    'a · –'
+    """
     cols = [c for c in by if c in df.columns] or ["name"]
     return df.with_columns(
         pl.concat_str(
             [pl.col(c).cast(pl.String).fill_null("–") for c in cols], separator=" · "
         ).alias("series")
-    )
-
-
-def latency_bands(
-    windows: FrameLike,
-    *,
-    by: Sequence[str] = ("name",),
-    time: str = "window_start",
-    unit: str = "ms",
-    title: str = "Latency over time",
-) -> alt.FacetChart:
-    """Per-window p50 line inside a p50–p99 band with the p95 line, one panel per series.
-
-    Parameters
-    ----------
-    windows : frame-like
-        Output of :func:`perflab.monitoring.summarize` with ``every=`` set: columns
-        ``window_start``, ``p50``, ``p95``, ``p99`` and the ``by`` columns.
-    by : sequence of str
-        Columns that name a series (one panel each).
-    unit : str
-        Unit of the values, for the axis title.
-
-    Examples
-    --------
-    >>> from datetime import datetime
-    >>> w = pl.DataFrame({"name": ["a", "a"], "p50": [1.0, 2], "p95": [2.0, 3],
-    ...     "p99": [3.0, 5], "window_start": [datetime(2026, 1, 1), datetime(2026, 1, 2)]})
-    >>> latency_bands(w).to_dict()["facet"]["field"]
-    'series'
-    """
-    df = _series_label(as_frame(windows), by).select("series", time, "p50", "p95", "p99")
-    base = alt.Chart().encode(
-        x=alt.X(f"{time}:T", title=None),
-        tooltip=[
-            alt.Tooltip("series:N"),
-            alt.Tooltip(f"{time}:T", title="window", format="%H:%M %d %b"),
-            alt.Tooltip("p50:Q", format=",.1f"),
-            alt.Tooltip("p95:Q", format=",.1f"),
-            alt.Tooltip("p99:Q", format=",.1f"),
-        ],
-    )
-    band = base.mark_area(opacity=0.18, color=PALETTE[0]).encode(
-        y=alt.Y("p50:Q", title=f"latency ({unit})"), y2="p99:Q"
-    )
-    lines = (
-        base.transform_fold(["p50", "p95", "p99"], as_=["percentile", "value"])
-        .mark_line(strokeWidth=1.6)
-        .encode(
-            y=alt.Y("value:Q", title=f"latency ({unit})"),
-            color=alt.Color(
-                "percentile:N",
-                scale=alt.Scale(
-                    domain=["p50", "p95", "p99"], range=[PALETTE[0], PALETTE[1], PALETTE[3]]
-                ),
-            ),
-            strokeDash=alt.condition(
-                "datum.percentile == 'p99'", alt.value([4, 3]), alt.value([1, 0])
-            ),
-        )
-    )
-    zoom = alt.selection_interval(bind="scales", encodings=["x"])
-    layered = alt.layer(band, lines.add_params(zoom)).properties(width=640, height=160)
-    return (
-        layered.facet(facet=_panel("series"), columns=1, data=df)
-        .resolve_scale(y="independent")
-        .properties(title=title)
     )
 
 
@@ -186,7 +135,7 @@ def distribution(
     >>> distribution(s, bins=10).to_dict()["mark"]["type"]
     'line'
     """
-    df = _series_label(as_frame(samples), by).filter(pl.col(value) > 0)
+    df = series_label(as_frame(samples), by).filter(pl.col(value) > 0)
     if df.height == 0:
         return alt.Chart(pl.DataFrame({"x": []})).mark_line().properties(title=title)
     lo = math.log10(float(df.get_column(value).min()))  # type: ignore[arg-type]
@@ -260,8 +209,8 @@ def trend_lines(
     >>> trend_lines(w, f).to_dict()["facet"]["field"]
     'panel'
     """
-    w = _series_label(as_frame(windows), by)
-    f = _series_label(as_frame(fits), by).select("series", "verdict")
+    w = series_label(as_frame(windows), by)
+    f = series_label(as_frame(fits), by).select("series", "verdict")
     df = w.join(f, on="series", how="inner").with_columns(
         pl.concat_str([pl.col("series"), pl.lit(" — "), pl.col("verdict").fill_null("?")]).alias(
             "panel"
@@ -291,113 +240,10 @@ def trend_lines(
     return (
         alt.layer(*layers)
         .properties(width=640, height=140)
-        .facet(facet=_panel("panel"), columns=1, data=df)
+        .facet(facet=panel("panel"), columns=1, data=df)
         .resolve_scale(y="independent")
         .properties(title=title)
     )
-
-
-def slo_burn(
-    windows: FrameLike,
-    *,
-    objective: str = "objective",
-    time: str = "window_start",
-    title: str = "Error-budget burn rate per window",
-) -> alt.FacetChart:
-    """Burn rate per window (1.0 spends the budget exactly), with the line at 1.
-
-    One panel per objective; bars above 1 are red.
-
-    Parameters
-    ----------
-    windows : frame-like
-        Columns ``objective``, ``window_start`` and ``burn_rate``.
-
-    Examples
-    --------
-    >>> from datetime import datetime
-    >>> w = pl.DataFrame({"objective": ["x"], "window_start": [datetime(2026, 1, 1)],
-    ...     "burn_rate": [2.0]})
-    >>> len(slo_burn(w).to_dict()["spec"]["layer"])
-    2
-    """
-    df = (
-        as_frame(windows)
-        .select(objective, time, "burn_rate")
-        .with_columns(pl.lit(1.0).alias("budget"))
-    )
-    bars = (
-        alt.Chart()
-        .mark_bar()
-        .encode(
-            x=alt.X(f"{time}:T", title=None),
-            y=alt.Y("burn_rate:Q", title="burn rate (× budget)"),
-            color=alt.condition(
-                "datum.burn_rate > 1", alt.value(PALETTE[3]), alt.value(PALETTE[2])
-            ),
-            tooltip=[
-                alt.Tooltip(f"{objective}:N"),
-                alt.Tooltip(f"{time}:T", format="%H:%M %d %b"),
-                alt.Tooltip("burn_rate:Q", format=".2f"),
-            ],
-        )
-    )
-    rule = alt.Chart().mark_rule(strokeDash=[4, 3], color="#111827").encode(y="mean(budget):Q")
-    return (
-        alt.layer(bars, rule)
-        .properties(width=640, height=120)
-        .facet(facet=_panel(objective), columns=1, data=df)
-        .properties(title=title)
-    )
-
-
-def compare_bars(
-    comparison: FrameLike,
-    *,
-    by: Sequence[str] = ("name",),
-    change: str = "mean_change_pct",
-    low: str = "mean_change_ci_low",
-    high: str = "mean_change_ci_high",
-    title: str = "Change against baseline (with 95 % CI)",
-) -> alt.LayerChart:
-    """Horizontal bars of the relative change per series, with confidence intervals.
-
-    Examples
-    --------
-    >>> c = pl.DataFrame({"name": ["a"], "mean_change_pct": [10.0],
-    ...     "mean_change_ci_low": [5.0], "mean_change_ci_high": [15.0], "verdict": ["slower"]})
-    >>> len(compare_bars(c).to_dict()["layer"])
-    3
-    """
-    df = _series_label(as_frame(comparison), by).select("series", change, low, high, "verdict")
-    y = alt.Y("series:N", title=None, sort="-x")
-    color = alt.Color(
-        "verdict:N",
-        scale=alt.Scale(
-            domain=["slower", "faster", "no significant change", "missing"],
-            range=[PALETTE[3], PALETTE[2], "#9ca3af", "#d1d5db"],
-        ),
-        title=None,
-    )
-    bars = (
-        alt.Chart(df)
-        .mark_bar(height=14)
-        .encode(
-            x=alt.X(f"{change}:Q", title="change (%)"),
-            y=y,
-            color=color,
-            tooltip=[
-                alt.Tooltip("series:N"),
-                alt.Tooltip(f"{change}:Q", format="+.1f"),
-                alt.Tooltip(f"{low}:Q", format="+.1f"),
-                alt.Tooltip(f"{high}:Q", format="+.1f"),
-                alt.Tooltip("verdict:N"),
-            ],
-        )
-    )
-    ci = alt.Chart(df).mark_rule(color="#111827").encode(x=f"{low}:Q", x2=f"{high}:Q", y=y)
-    zero = alt.Chart(pl.DataFrame({"x": [0.0]})).mark_rule(color="#6b7280").encode(x="x:Q")
-    return alt.LayerChart(layer=[bars, ci, zero]).properties(width=560, title=title)
 
 
 class Table:

@@ -4,12 +4,12 @@
 
     perflab run [--only NAME ...] [--out DIR] [-p NAME.KEY=VALUE ...] [--config FILE]
                 [--jobs N] [--show-code] [--timeout SECONDS] [--notebooks DIR]
-    perflab samples [--dest DIR]
+    perflab samples [--dest DIR] [--only DOMAIN ...]
 
 ``run`` executes the notebooks and writes ``DIR/<run-id>/index.html``; it exits with 1
 when a notebook failed or timed out (after building the whole report), 2 for a usage
 or parameter error, 130 when interrupted. ``samples`` regenerates the generated parts
-of ``data/sample/``.
+of ``data/sample/`` (each domain's generator, found by :mod:`perflab.samples`).
 """
 
 from __future__ import annotations
@@ -96,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write the generated parts of the sample data set.",
     )
     samples.add_argument("--dest", default="data/sample", metavar="DIR", help="target directory")
+    samples.add_argument(
+        "--only", nargs="+", action="extend", metavar="DOMAIN", help="only these domains"
+    )
     return parser
 
 
@@ -151,7 +154,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_samples(args: argparse.Namespace) -> int:
     from perflab.samples import write_samples
 
-    for path in write_samples(Path(args.dest)):
+    for path in write_samples(Path(args.dest), only=args.only):
         print(path)
     return 0
 

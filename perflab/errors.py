@@ -15,9 +15,11 @@ Catch ``PerflabError`` to catch them all.
 from __future__ import annotations
 
 import logging
+import sys
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 __all__ = [
@@ -28,11 +30,14 @@ __all__ = [
     "ParameterError",
     "PerflabError",
     "SchemaError",
+    "warn_input",
 ]
 
 ErrorMode = Literal["raise", "skip"]
 
 logger = logging.getLogger(__name__)
+
+_PACKAGE_DIR = str(Path(__file__).resolve().parent)
 
 
 class PerflabError(Exception):
@@ -98,6 +103,7 @@ class SchemaError(PerflabError, ValueError):
         self.what = what
         self.missing = list(missing)
         self.mistyped = list(mistyped)
+        self.detail = detail
         parts = []
         if self.missing:
             parts.append("missing column(s) " + ", ".join(repr(c) for c in self.missing))
@@ -117,6 +123,30 @@ class ParameterError(PerflabError, ValueError):
 
 class InputWarning(UserWarning):
     """Lines were skipped while reading with ``errors="skip"``."""
+
+
+def warn_input(source: str, message: str) -> None:
+    """Log and warn (:class:`InputWarning`) about an input: the one way readers warn.
+
+    The message reads ``"<source>: <message>"``; the warning points at the first
+    caller outside perflab (the user's ``read_…`` call), whatever the depth of the
+    reader that warns.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     warn_input("x.log", "no statement in the file")
+    >>> print(w[0].message)
+    x.log: no statement in the file
+    """
+    text = f"{source}: {message}"
+    logger.warning(text)
+    frame, level = sys._getframe(0), 1
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(text, InputWarning, stacklevel=level)
 
 
 @dataclass
@@ -156,6 +186,14 @@ class BadLines:
         if len(self.examples) < 3:
             self.examples.append((line, reason))
 
+    def more(self, n: int) -> None:
+        """Count ``n`` further bad lines without examples (after :meth:`add` showed some).
+
+        Only meaningful with ``errors="skip"``: in raise mode the first :meth:`add`
+        has raised already.
+        """
+        self.count += max(0, int(n))
+
     def finish(self) -> None:
         """Warn once if any line was skipped."""
         if not self.count:
@@ -163,6 +201,4 @@ class BadLines:
         first = "; ".join(
             (f"line {ln}: {why}" if ln is not None else why) for ln, why in self.examples
         )
-        message = f"{self.source}: skipped {self.count} unreadable line(s); first: {first}"
-        logger.warning(message)
-        warnings.warn(message, InputWarning, stacklevel=3)
+        warn_input(self.source, f"skipped {self.count} unreadable line(s); first: {first}")

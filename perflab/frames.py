@@ -9,16 +9,16 @@ once — name, dtype and (in the column name) unit — and checks frames against
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import polars as pl
 
-from perflab.errors import InputError, SchemaError
+from perflab.errors import InputError, ParameterError, SchemaError
 
-__all__ = ["FrameLike", "Schema", "as_frame", "write_atomic"]
+__all__ = ["UTC_DATETIME", "FrameLike", "Schema", "as_frame", "group_keys", "write_atomic"]
 
 FrameLike = Any
 """Anything :func:`as_frame` accepts: polars (eager or lazy), pandas, pyarrow,
@@ -64,9 +64,79 @@ class Schema:
     extra: bool = True
     finite: tuple[str, ...] = ()
 
-    def empty(self) -> pl.DataFrame:
-        """An empty frame with exactly the required columns and dtypes."""
-        return pl.DataFrame(schema=dict(self.columns))
+    @property
+    def names(self) -> list[str]:
+        """The required column names, in order."""
+        return list(self.columns)
+
+    def dtypes(self, keys: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Column → dtype of a frame of this kind: ``keys`` (group columns) first."""
+        return {**(keys or {}), **self.columns}
+
+    def empty(self, keys: Mapping[str, Any] | None = None) -> pl.DataFrame:
+        """An empty frame with exactly the required columns and dtypes.
+
+        ``keys`` are group columns (``by=``) that come first, with their dtypes.
+
+        Examples
+        --------
+        >>> Schema("demo", {"n": pl.UInt32}).empty({"route": pl.String}).columns
+        ['route', 'n']
+        """
+        return pl.DataFrame(schema=self.dtypes(keys))
+
+    def build(
+        self, rows: Iterable[Mapping[str, Any]], keys: Mapping[str, Any] | None = None
+    ) -> pl.DataFrame:
+        """A frame of this kind from row dicts; absent columns are null.
+
+        ``keys`` are group columns that come first. Values are cast to the schema's
+        dtypes; the columns are exactly ``keys`` then the required ones.
+
+        Examples
+        --------
+        >>> s = Schema("demo", {"name": pl.String, "count": pl.UInt32, "mean": pl.Float64})
+        >>> s.build([{"name": "a", "count": 3}])
+        shape: (1, 3)
+        ┌──────┬───────┬──────┐
+        │ name ┆ count ┆ mean │
+        │ ---  ┆ ---   ┆ ---  │
+        │ str  ┆ u32   ┆ f64  │
+        ╞══════╪═══════╪══════╡
+        │ a    ┆ 3     ┆ null │
+        └──────┴───────┴──────┘
+        """
+        schema = self.dtypes(keys)
+        data = [{c: row.get(c) for c in schema} for row in rows]
+        if not data:
+            return pl.DataFrame(schema=schema)
+        return pl.DataFrame(data, schema=schema, orient="row")
+
+    def subset(self, *columns: str) -> Schema:
+        """The same schema requiring only ``columns`` (others allowed and kept).
+
+        Rules use it to check just the columns they read, with the dtypes the full
+        schema gives them.
+
+        Examples
+        --------
+        >>> s = Schema("summary", {"count": pl.UInt32, "p50": pl.Float64, "p99": pl.Float64})
+        >>> s.subset("p50", "p99").validate(pl.DataFrame({"count": [1]}))
+        Traceback (most recent call last):
+        ...
+        perflab.errors.SchemaError: summary: missing column(s) 'p50', 'p99'
+        """
+        unknown = [c for c in columns if c not in self.columns and c not in self.optional]
+        if unknown:
+            raise ParameterError(f"schema {self.name!r} has no column(s) {unknown}")
+        every = {**self.optional, **self.columns}
+        return replace(
+            self,
+            columns={c: every[c] for c in columns},
+            optional={c: t for c, t in every.items() if c not in columns},
+            extra=True,
+            finite=tuple(c for c in self.finite if c in columns),
+        )
 
     def validate(self, df: pl.DataFrame) -> pl.DataFrame:
         """Check ``df`` against the schema and cast columns to their dtypes.
@@ -176,7 +246,12 @@ def as_frame(
         return schema.validate(df)
     except SchemaError as exc:
         if source:
-            raise SchemaError(f"{source} ({exc.what})", detail=str(exc).split(": ", 1)[1]) from None
+            raise SchemaError(
+                f"{source} ({exc.what})",
+                missing=exc.missing,
+                mistyped=exc.mistyped,
+                detail=exc.detail,
+            ) from None
         raise
 
 
@@ -211,10 +286,16 @@ def _read_path(path: Path, *, text: bool = False) -> pl.DataFrame:
     raise InputError(str(path), None, f"unknown file type {suffix!r}")
 
 
-def write_atomic(path: str | os.PathLike[str], data: bytes | str) -> Path:
-    """Write ``data`` to ``path`` through a temporary file and a rename.
+def write_atomic(
+    path: str | os.PathLike[str], data: bytes | str | Callable[[IO[bytes]], object]
+) -> Path:
+    """Write ``data`` to ``path`` through a temporary file, an fsync and a rename.
 
-    A reader of ``path`` sees either the old content or the new, never a half.
+    A reader of ``path`` sees either the old content or the new, never a half, and
+    after a crash the file is either complete or absent. ``data`` is bytes, text
+    (UTF-8), or a function that writes into the open binary file (for example
+    ``frame.write_parquet``). On failure the temporary file is removed and the
+    target is untouched. This is perflab's one way of writing a file.
 
     Examples
     --------
@@ -222,14 +303,70 @@ def write_atomic(path: str | os.PathLike[str], data: bytes | str) -> Path:
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.txt"
     >>> write_atomic(p, "hello").read_text()
     'hello'
+    >>> q = write_atomic(p.with_suffix(".parquet"), pl.DataFrame({"x": [1]}).write_parquet)
+    >>> pl.read_parquet(q).height
+    1
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    payload = data.encode() if isinstance(data, str) else data
-    with open(tmp, "wb") as fh:
-        fh.write(payload)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, target)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{id(data):x}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            if callable(data):
+                data(fh)
+            else:
+                fh.write(data.encode() if isinstance(data, str) else data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return target
+
+
+def group_keys(
+    frame: pl.DataFrame,
+    by: str | Sequence[str],
+    *,
+    what: str,
+    reserved: Sequence[str] = (),
+    allowed: str = "",
+) -> list[str]:
+    """The ``by=`` columns of an analysis as a list, checked against ``frame``.
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        The frame to be grouped.
+    by : str or sequence of str
+        The grouping columns the user asked for.
+    what : str
+        The frame's schema name, for the error.
+    reserved : sequence of str
+        Columns that cannot be grouped by (values, timestamps): a ParameterError.
+    allowed : str
+        What ``by`` may name, said in the error for an unknown column.
+
+    Raises
+    ------
+    ParameterError
+        A column named twice, or a reserved column.
+    SchemaError
+        A column the frame does not have (``missing`` names it).
+
+    Examples
+    --------
+    >>> group_keys(pl.DataFrame({"route": [], "value": []}), "route", what="metrics")
+    ['route']
+    """
+    cols = [by] if isinstance(by, str) else list(by)
+    if len(set(cols)) != len(cols):
+        raise ParameterError(f"by lists a column twice: {cols}")
+    bad = [c for c in cols if c in reserved]
+    if bad:
+        raise ParameterError(f"cannot group by {bad}: {allowed or 'by takes key columns'}")
+    missing = [c for c in cols if c not in frame.columns]
+    if missing:
+        raise SchemaError(what, missing=missing, detail=allowed)
+    return cols

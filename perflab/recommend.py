@@ -6,6 +6,12 @@ objects; :func:`to_frame` turns them into the shared frame, :func:`rank` orders 
 recommendation carries its evidence and an estimated impact, so a reader never has
 to trust a verdict blind.
 
+Rules are declared once, in their domain's ``rules.py``, with :func:`rule`, which
+registers them in :data:`REGISTRY`; registering an id that exists with another
+meaning is an error. :func:`rules` lists them — every domain's, whatever was
+imported before (it imports each domain's ``rules`` module). Examples and tests
+make their rules in a throwaway :class:`Registry` so they never reach the shared one.
+
 Columns of the recommendation frame (:data:`RECOMMENDATIONS`):
 
 ==============  =======  ==========================================================
@@ -37,10 +43,13 @@ from perflab.frames import FrameLike, Schema, as_frame
 
 __all__ = [
     "RECOMMENDATIONS",
+    "REGISTRY",
     "SEVERITIES",
     "Recommendation",
+    "Registry",
     "Rule",
     "rank",
+    "rule",
     "rules",
     "to_frame",
     "top",
@@ -97,7 +106,6 @@ class Rule:
             raise ParameterError(f"rule {self.id}: unknown severity {self.severity!r}")
         if "." not in self.id:
             raise ParameterError(f"rule id {self.id!r} must read '<domain>.<name>'")
-        _REGISTRY[self.id] = self
 
     @property
     def domain(self) -> str:
@@ -105,22 +113,105 @@ class Rule:
         return self.id.split(".", 1)[0]
 
 
-_REGISTRY: dict[str, Rule] = {}
+class Registry:
+    """Rules by id. Ids are unique: a second, different rule with an id is an error.
 
-
-def rules(domain: str | None = None) -> list[Rule]:
-    """The registered rules, optionally of one domain, sorted by id.
+    Registering the very same rule again (equal id, severity and title — what a
+    module reload does) is a no-op.
 
     Examples
     --------
-    >>> import perflab.monitoring
+    >>> reg = Registry()
+    >>> slow = reg.rule("demo.slow", "high", "something is slow")
+    >>> [r.id for r in reg.rules("demo")]
+    ['demo.slow']
+    >>> reg.rule("demo.slow", "low", "another meaning")
+    Traceback (most recent call last):
+    ...
+    perflab.errors.ParameterError: rule id 'demo.slow' is already registered ...
+    """
+
+    def __init__(self) -> None:
+        self._rules: dict[str, Rule] = {}
+
+    def add(self, rule: Rule) -> Rule:
+        """Register ``rule``; return it."""
+        known = self._rules.get(rule.id)
+        if known is not None and known != rule:
+            raise ParameterError(
+                f"rule id {rule.id!r} is already registered (as {known.severity}: "
+                f"{known.title!r}); a rule id is never reused for another meaning"
+            )
+        self._rules[rule.id] = rule
+        return rule
+
+    def rule(self, id: str, severity: Severity, title: str) -> Rule:
+        """Make a :class:`Rule` and register it; return it."""
+        return self.add(Rule(id, severity, title))
+
+    def get(self, id: str) -> Rule:
+        """The rule with this id (KeyError when there is none)."""
+        return self._rules[id]
+
+    def rules(self, domain: str | None = None) -> list[Rule]:
+        """The registered rules, optionally of one domain, sorted by id."""
+        return sorted(
+            (r for r in self._rules.values() if domain is None or r.domain == domain),
+            key=lambda r: r.id,
+        )
+
+    def __contains__(self, id: object) -> bool:
+        return id in self._rules
+
+    def __len__(self) -> int:
+        return len(self._rules)
+
+
+REGISTRY = Registry()
+"""The rules of every perflab domain (and of any package that registers its own)."""
+
+
+def rule(id: str, severity: Severity, title: str) -> Rule:
+    """Declare a rule in :data:`REGISTRY`: what a domain's ``rules.py`` calls.
+
+    Parameters
+    ----------
+    id : str
+        Stable id ``<domain>.<name>``; never reused for another meaning.
+    severity : str
+        Default severity of what the rule finds.
+    title : str
+        One line saying what the rule detects.
+
+    Raises
+    ------
+    ParameterError
+        A malformed id, an unknown severity, or an id registered with another meaning.
+    """
+    return REGISTRY.rule(id, severity, title)
+
+
+def rules(domain: str | None = None) -> list[Rule]:
+    """Every registered rule, optionally of one domain, sorted by id.
+
+    Each domain's ``rules`` module is imported first, so the answer does not depend
+    on what was imported before.
+
+    Examples
+    --------
     >>> [r.id for r in rules("monitoring")][:2]
     ['monitoring.heavy-tail', 'monitoring.regression']
     """
-    return sorted(
-        (r for r in _REGISTRY.values() if domain is None or r.domain == domain),
-        key=lambda r: r.id,
-    )
+    import importlib
+    import importlib.util
+
+    from perflab import domains
+
+    for name in domains() if domain is None else [domain]:
+        module = f"perflab.{name}.rules"
+        if importlib.util.find_spec(f"perflab.{name}") and importlib.util.find_spec(module):
+            importlib.import_module(module)
+    return REGISTRY.rules(domain)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import numpy as np
 import polars as pl
 
 from perflab import charts
+from perflab.monitoring.charts import latency_bands
 
 
 def windows(n=10):
@@ -42,7 +43,7 @@ def test_distribution_embeds_bins_not_samples():
 
 def test_latency_bands_has_one_panel_per_series_and_zoom():
     w = pl.concat([windows(), windows().with_columns(pl.lit("/y").alias("route"))])
-    spec = charts.latency_bands(w, by=("name", "route")).to_dict()
+    spec = latency_bands(w, by=("name", "route")).to_dict()
     (rows,) = spec["datasets"].values()
     assert {r["series"] for r in rows} == {"a · /x", "a · /y"}
     assert "scales" in json.dumps(spec["params"])

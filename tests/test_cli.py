@@ -83,14 +83,15 @@ def test_samples_calls_write_samples_with_the_destination(
 ) -> None:
     calls: list[Path] = []
 
-    def write_samples(dest: Path) -> list[Path]:
+    def write_samples(dest: Path, only: list[str] | None = None) -> list[Path]:
         calls.append(Path(dest))
+        assert only == ["monitoring"]
         return [Path(dest) / "latency.parquet"]
 
     fake = types.ModuleType("perflab.samples")
     fake.write_samples = write_samples
     monkeypatch.setitem(sys.modules, "perflab.samples", fake)
-    assert cli.main(["samples", "--dest", str(tmp_path)]) == 0
+    assert cli.main(["samples", "--dest", str(tmp_path), "--only", "monitoring"]) == 0
     assert calls == [tmp_path]
     assert str(tmp_path / "latency.parquet") in capsys.readouterr().out
 

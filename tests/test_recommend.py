@@ -6,7 +6,17 @@ import polars as pl
 import pytest
 
 from perflab.errors import ParameterError, SchemaError
-from perflab.recommend import RECOMMENDATIONS, Recommendation, Rule, rank, rules, to_frame, top
+from perflab.recommend import (
+    RECOMMENDATIONS,
+    REGISTRY,
+    Recommendation,
+    Registry,
+    Rule,
+    rank,
+    rules,
+    to_frame,
+    top,
+)
 
 R = Rule("testdomain.thing", "medium", "a test rule")
 
@@ -40,13 +50,42 @@ def test_rank_accepts_pandas_and_checks_columns():
         rank(pl.DataFrame({"rule": ["x"]}))
 
 
-def test_rules_are_registered_with_stable_ids():
-    assert R in rules("testdomain")
+def test_rule_ids_name_their_domain_and_severities_are_known():
     assert R.domain == "testdomain"
     with pytest.raises(ParameterError):
         Rule("nodomain", "low", "x")
     with pytest.raises(ParameterError):
         Rule("a.b", "urgent", "x")  # type: ignore[arg-type]
+
+
+def test_a_rule_id_is_never_registered_twice_with_another_meaning():
+    reg = Registry()
+    first = reg.rule("demo.slow", "high", "something is slow")
+    assert reg.rule("demo.slow", "high", "something is slow") == first  # a reload: no-op
+    with pytest.raises(ParameterError, match="already registered"):
+        reg.rule("demo.slow", "low", "something else")
+    with pytest.raises(ParameterError, match="already registered"):
+        reg.add(Rule("demo.slow", "high", "a new title"))
+    assert reg.rules() == [first] and len(reg) == 1
+
+
+def test_making_a_rule_does_not_register_it_in_the_shared_registry():
+    Rule("scratch.thing", "low", "made in a test")
+    assert "scratch.thing" not in REGISTRY
+    assert "testdomain.thing" not in REGISTRY
+
+
+def test_rules_lists_every_domain_whatever_was_imported_before(tmp_path):
+    import subprocess
+    import sys
+
+    # a fresh interpreter that has imported no domain still sees the monitoring rules
+    code = "from perflab.recommend import rules; print(sorted(r.id for r in rules()))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert "monitoring.heavy-tail" in out and "monitoring.slo-breach" in out
+    assert [r.id for r in rules("monitoring")] == sorted(r.id for r in rules("monitoring"))
 
 
 def test_score_defaults_to_impact():

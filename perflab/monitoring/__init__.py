@@ -4,10 +4,12 @@ Readers (:func:`read_metrics`, :func:`read_prometheus`, :func:`read_otlp`) give 
 canonical metric frame (:data:`METRICS`); :func:`summarize`, :func:`trend`,
 :func:`compare_windows` and :func:`slo_report` analyse it; :func:`top_recommendations`
 turns the analyses into ranked findings. :class:`Monitor` records metrics from your
-own code (``default_monitor()`` is the process-wide one).
+own code (``default_monitor()`` is the process-wide one). Every frame's columns are
+in :mod:`perflab.monitoring.schema`; the charts of the notebook in
+:mod:`perflab.monitoring.charts`.
 """
 
-from perflab.monitoring.compare import COMPARE_COLUMNS, compare_windows
+from perflab.monitoring.compare import compare_windows
 from perflab.monitoring.monitor import (
     MarkToken,
     MetricError,
@@ -21,19 +23,32 @@ from perflab.monitoring.monitor import (
 )
 from perflab.monitoring.read import read_metrics, read_otlp, read_prometheus
 from perflab.monitoring.rules import top_recommendations
-from perflab.monitoring.schema import METRICS, tag_columns
-from perflab.monitoring.slo import SLO_COLUMNS, SLO_WINDOW_COLUMNS, slo_report, slo_windows
-from perflab.monitoring.summarize import SUMMARY_COLUMNS, summarize
+from perflab.monitoring.schema import (
+    COMPARISON,
+    METRICS,
+    SLO,
+    SLO_WINDOWS,
+    SUMMARY,
+    TREND_CHANGES,
+    TREND_SLOPES,
+    TREND_WINDOWS,
+    tag_columns,
+)
+from perflab.monitoring.slo import slo_report, slo_windows
+from perflab.monitoring.summarize import summarize
 from perflab.monitoring.trend import TREND_STATS, Trend, trend
 from perflab.monitoring.windows import split_windows
 
 __all__ = [
-    "COMPARE_COLUMNS",
+    "COMPARISON",
     "METRICS",
-    "SLO_COLUMNS",
-    "SLO_WINDOW_COLUMNS",
-    "SUMMARY_COLUMNS",
+    "SLO",
+    "SLO_WINDOWS",
+    "SUMMARY",
+    "TREND_CHANGES",
+    "TREND_SLOPES",
     "TREND_STATS",
+    "TREND_WINDOWS",
     "MarkToken",
     "MetricError",
     "Monitor",

@@ -18,7 +18,8 @@ import polars as pl
 
 from perflab.errors import BadLines, InputError
 from perflab.frames import UTC_DATETIME
-from perflab.monitoring._tabular import Source, canonical, empty_frame, tag_name
+from perflab.monitoring._tabular import canonical, empty_frame, tag_name
+from perflab.sources import Source
 
 logger = logging.getLogger(__name__)
 

@@ -21,17 +21,10 @@ import polars as pl
 
 from perflab.errors import InputError
 from perflab.frames import UTC_DATETIME
-from perflab.monitoring._tabular import (
-    At,
-    Source,
-    canonical,
-    drop_bad,
-    empty_frame,
-    tag_name,
-    to_us,
-    warn,
-)
+from perflab.monitoring._tabular import canonical, empty_frame, tag_name
 from perflab.monitoring.schema import CORE_COLUMNS
+from perflab.sources import Source, drop_bad
+from perflab.times import At, epoch_us
 
 logger = logging.getLogger(__name__)
 
@@ -120,12 +113,10 @@ def _drop_gaps(src: Source, frame: pl.DataFrame) -> pl.DataFrame:
     nan = frame.get_column("value").is_nan()
     n = int(nan.sum())
     if n:
-        warn(
-            src.name,
+        src.warn(
             f"dropped {n} NaN (or null) sample(s): gaps, not samples (Prometheus writes "
             "NaN for 0/0, e.g. a quantile over a window without observations)",
         )
-        src.reported = True
     return frame.filter(~nan)
 
 
@@ -133,12 +124,12 @@ def _drop_gaps(src: Source, frame: pl.DataFrame) -> pl.DataFrame:
 # text exposition
 
 
-def read_exposition(src: Source, *, unit: str | None, at: At) -> pl.DataFrame:
+def read_exposition(src: Source, *, unit: str | None, at: At | None) -> pl.DataFrame:
     """Parse the text exposition format 0.0.4 or OpenMetrics (see ``read_prometheus``)."""
     if src.is_blank():
         return empty_frame()
     text = src.text()
-    default_us = to_us(at, src.name) if at is not None else round(src.mtime() * 1e6)
+    default_us = epoch_us(at, what="at") if at is not None else round(src.mtime() * 1e6)
     lines = pl.DataFrame({"line": text.split("\n")}).with_row_index("lineno", offset=1)
     lines = lines.with_columns(pl.col("line").str.strip_chars_end("\r"))
     body = pl.col("line").str.strip_chars()
@@ -314,7 +305,7 @@ def _series(
                 f"{where}: {n} native histogram sample(s) cannot be read (query "
                 "histogram_quantile() or the classic _bucket series instead)",
             )
-            bad.count += n - 1
+            bad.more(n - 1)
         points = series.get("values") if matrix else series.get("value")
         if points is None:
             if not hist:

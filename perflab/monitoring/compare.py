@@ -13,7 +13,7 @@ import logging
 import math
 import zlib
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -21,7 +21,8 @@ import polars as pl
 
 from perflab.errors import ParameterError
 from perflab.frames import FrameLike
-from perflab.monitoring.summarize import _check_by, _check_units, _metrics
+from perflab.monitoring.schema import COMPARISON
+from perflab.monitoring.validate import check_units, metrics_frame, series_keys
 from perflab.stats import (
     QUANTILE_METHOD,
     ConfidenceInterval,
@@ -29,49 +30,13 @@ from perflab.stats import (
     mann_whitney,
     normal_ratio_ci,
 )
+from perflab.times import instant
 
-__all__ = ["COMPARE_COLUMNS", "compare_windows"]
+__all__ = ["compare_windows"]
 
 logger = logging.getLogger(__name__)
 
-COMPARE_COLUMNS: dict[str, Any] = {
-    "unit": pl.String,
-    "n_baseline": pl.UInt32,
-    "n_current": pl.UInt32,
-    "mean_baseline": pl.Float64,
-    "mean_current": pl.Float64,
-    "mean_change_pct": pl.Float64,
-    "mean_change_ci_low": pl.Float64,
-    "mean_change_ci_high": pl.Float64,
-    "p95_baseline": pl.Float64,
-    "p95_current": pl.Float64,
-    "p95_change_pct": pl.Float64,
-    "p95_change_ci_low": pl.Float64,
-    "p95_change_ci_high": pl.Float64,
-    "mw_pvalue": pl.Float64,
-    "verdict": pl.String,
-}
-"""Columns of :func:`compare_windows` after the ``by`` columns, with their dtypes."""
-
 Window = tuple[Any, Any]
-
-
-def _instant(value: Any, what: str) -> datetime:
-    """A timezone-aware UTC datetime from a datetime, date, ISO string or numpy datetime."""
-    if isinstance(value, np.datetime64):
-        value = value.astype("datetime64[us]").item()
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.strip())
-        except ValueError:
-            raise ParameterError(f"{what}: {value!r} is not an ISO-8601 date/time") from None
-    if isinstance(value, date) and not isinstance(value, datetime):
-        value = datetime(value.year, value.month, value.day)
-    if not isinstance(value, datetime):
-        raise ParameterError(f"{what}: expected a datetime or ISO string, not {value!r}")
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
 
 
 def _is_window(side: Any) -> bool:
@@ -85,17 +50,13 @@ def _is_window(side: Any) -> bool:
 def _side(frame: pl.DataFrame | None, side: Any, what: str) -> pl.DataFrame:
     """The rows of one side: a half-open [start, end) slice of ``frame``, or a frame."""
     if not _is_window(side):
-        return _metrics(side)
+        return metrics_frame(side)
     if frame is None:
         raise ParameterError(f"{what} is a time window but there is no frame (df) to cut it from")
-    start, end = (_instant(v, what) for v in side)
+    start, end = (instant(v, what=what) for v in side)
     if start >= end:
         raise ParameterError(f"{what}: start {start} is not before end {end}")
     return frame.filter((pl.col("timestamp") >= start) & (pl.col("timestamp") < end))
-
-
-def _empty(keys: dict[str, Any]) -> pl.DataFrame:
-    return pl.DataFrame(schema={**keys, **COMPARE_COLUMNS})
 
 
 def compare_windows(
@@ -162,7 +123,7 @@ def compare_windows(
     -------
     polars.DataFrame
         One row per group present on either side, sorted by the ``by`` columns:
-        ``by…`` then :data:`COMPARE_COLUMNS`.
+        ``by…`` then the :data:`~perflab.monitoring.schema.COMPARISON` columns.
 
     Examples
     --------
@@ -187,11 +148,11 @@ def compare_windows(
     if int(n_boot) < 1 or int(max_boot_samples) < 2:
         raise ParameterError("n_boot must be ≥ 1 and max_boot_samples ≥ 2")
     windows = _is_window(baseline) or _is_window(current)
-    frame = _metrics(df) if windows and df is not None else None  # validated once
+    frame = metrics_frame(df) if windows and df is not None else None  # validated once
     base = _side(frame, baseline, "baseline")
     cur = _side(frame, current, "current")
-    keys = _check_by(base, by)
-    _check_by(cur, keys)
+    keys = series_keys(base, by)
+    series_keys(cur, keys)
     cols = list(dict.fromkeys([*keys, "name", "value", "unit"]))
     both = pl.concat(
         [
@@ -200,10 +161,10 @@ def compare_windows(
         ],
         how="vertical_relaxed",
     )
-    _check_units(both, keys)
+    check_units(both, keys)
     key_schema = {k: both.schema[k] for k in keys}
     if both.height == 0:
-        return _empty(key_schema)
+        return COMPARISON.empty(key_schema)
 
     rows = []
     groups = both.partition_by(keys, maintain_order=False) if keys else [both]
@@ -218,7 +179,7 @@ def compare_windows(
         rows.append(
             {**key, "unit": unit, **_compare(b, c, n_boot, alpha, group_seed, max_boot_samples)}
         )
-    out = pl.DataFrame(rows, schema={**key_schema, **COMPARE_COLUMNS}, orient="row")
+    out = COMPARISON.build(rows, key_schema)
     return out.sort(keys, nulls_last=True) if keys else out
 
 
@@ -226,7 +187,7 @@ def _compare(
     b: np.ndarray, c: np.ndarray, n_boot: int, alpha: float, seed: int, cap: int
 ) -> dict[str, Any]:
     """Comparison columns of one group."""
-    row: dict[str, Any] = dict.fromkeys(COMPARE_COLUMNS)
+    row: dict[str, Any] = dict.fromkeys(COMPARISON.columns)
     del row["unit"]
     row.update(n_baseline=b.size, n_current=c.size)
     for name, x in (("baseline", b), ("current", c)):

@@ -51,7 +51,7 @@ import uuid
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -61,6 +61,7 @@ from perflab.errors import ParameterError
 from perflab.frames import write_atomic
 from perflab.monitoring.schema import CORE_COLUMNS, METRICS
 from perflab.monitoring.summarize import summarize
+from perflab.times import epoch_ns
 
 __all__ = [
     "MarkToken",
@@ -80,8 +81,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 _time_ns = time.time_ns
 _perf_ns = time.perf_counter_ns
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _FLUSH_FORMATS = (".parquet", ".csv", ".jsonl", ".ndjson")
 
 
@@ -185,7 +184,7 @@ class Monitor:
     >>> from datetime import UTC, datetime
     >>> mon = Monitor()
     >>> t0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-    >>> mon.record_metric("latency", 12.5, "ms", {"route": "/a"}, timestamp=t0)
+    >>> mon.record_metric("latency", 12.5, "ms", tags={"route": "/a"}, timestamp=t0)
     >>> mon.record_metric("heap", 2048, "bytes", timestamp=t0)
     >>> mon.to_frame()
     shape: (2, 5)
@@ -222,6 +221,7 @@ class Monitor:
         name: str,
         value: float,
         unit: str,
+        *,
         tags: Mapping[str, object] | None = None,
         timestamp: int | datetime | None = None,
     ) -> None:
@@ -252,7 +252,7 @@ class Monitor:
         Examples
         --------
         >>> mon = Monitor()
-        >>> mon.record_metric("db_query", 3, "ms", {"table": "users"})
+        >>> mon.record_metric("db_query", 3, "ms", tags={"table": "users"})
         >>> mon.record_metric("db_query", True, "ms")
         Traceback (most recent call last):
         ...
@@ -288,13 +288,15 @@ class Monitor:
             seq = self._swap_locked()
         self._spill(seq)
 
-    def mark_start(self, name: str, **tags: object) -> MarkToken:
+    def mark_start(self, name: str, *, tags: Mapping[str, object] | None = None) -> MarkToken:
         """Start timing ``name``; returns the token to give to :meth:`mark_end`.
+
+        ``tags`` are as in :meth:`record_metric`; the sample gets them when it ends.
 
         Examples
         --------
         >>> mon = Monitor()
-        >>> token = mon.mark_start("render", page="home")
+        >>> token = mon.mark_start("render", tags={"page": "home"})
         >>> mon.mark_end(token) >= 0
         True
         >>> mon.to_frame().select("name", "unit", "page")
@@ -309,7 +311,7 @@ class Monitor:
         """
         if type(name) is not str:
             _check_strings(name, "ms")
-        _check_tag_keys(name, tags)
+        tags = _check_tags(name, tags)
         token = MarkToken(self, name, {k: _tag_value(v) for k, v in tags.items()})
         self._marks[token] = None
         return token
@@ -346,22 +348,23 @@ class Monitor:
                 f"mark {token.name!r} has already ended (or was never started on this monitor)"
             ) from None
         elapsed_ms = (end - token._start_ns) / 1e6
-        self.record_metric(token.name, elapsed_ms, "ms", token.tags or None)
+        self.record_metric(token.name, elapsed_ms, "ms", tags=token.tags or None)
         return elapsed_ms
 
-    def timer(self, name: str, **tags: object) -> Timer:
+    def timer(self, name: str, *, tags: Mapping[str, object] | None = None) -> Timer:
         """Time a block (``with``) or every call of a function (decorator), in ms.
 
         Each duration is recorded as a sample of ``name`` with unit ``"ms"``, the
-        given tags and a tag ``outcome``: ``"ok"``, or ``"error"`` when the block or
-        call raised (the exception still propagates). Durations come from
-        :func:`time.perf_counter_ns`. One timer may be used from many threads and
-        asyncio tasks at once, and it decorates ``async def`` functions too.
+        given ``tags`` (as in :meth:`record_metric`) and a tag ``outcome``: ``"ok"``,
+        or ``"error"`` when the block or call raised (the exception still
+        propagates). Durations come from :func:`time.perf_counter_ns`. One timer
+        may be used from many threads and asyncio tasks at once, and it decorates
+        ``async def`` functions too.
 
         Examples
         --------
         >>> mon = Monitor()
-        >>> with mon.timer("parse", fmt="csv"):
+        >>> with mon.timer("parse", tags={"fmt": "csv"}):
         ...     _ = sum(range(1000))
         >>> @mon.timer("handler")
         ... def handle(x):
@@ -653,12 +656,14 @@ class Timer:
 
     __slots__ = ("_monitor", "_name", "_tags")
 
-    def __init__(self, monitor: Monitor, name: str, tags: Mapping[str, object]) -> None:
-        if "outcome" in tags:
-            raise MetricError(f"timer {name!r}: the tag 'outcome' is set by the timer")
+    def __init__(
+        self, monitor: Monitor, name: str, tags: Mapping[str, object] | None = None
+    ) -> None:
         if type(name) is not str:
             _check_strings(name, "ms")
-        _check_tag_keys(name, tags)
+        tags = _check_tags(name, tags)
+        if "outcome" in tags:
+            raise MetricError(f"timer {name!r}: the tag 'outcome' is set by the timer")
         self._monitor = monitor
         self._name = name
         self._tags = {k: _tag_value(v) for k, v in tags.items()}
@@ -666,7 +671,7 @@ class Timer:
     def _record(self, start_ns: int, failed: bool) -> None:
         elapsed_ms = (_perf_ns() - start_ns) / 1e6
         tags = {**self._tags, "outcome": "error" if failed else "ok"}
-        self._monitor.record_metric(self._name, elapsed_ms, "ms", tags)
+        self._monitor.record_metric(self._name, elapsed_ms, "ms", tags=tags)
 
     def __enter__(self) -> Timer:
         # Starts live in a context variable, not on self, so one Timer can be
@@ -744,25 +749,30 @@ def _check_strings(name: object, unit: object) -> None:
 
 
 def _check_timestamp(name: object, timestamp: object) -> int:
+    """A sample's time as int64 nanoseconds: a datetime (naive is UTC) or int ns."""
     if isinstance(timestamp, datetime):
-        if timestamp.tzinfo is None:
-            timestamp = timestamp.replace(tzinfo=UTC)
-        delta = timestamp - _EPOCH
-        ns = (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1000
-        if _INT64_MIN <= ns <= _INT64_MAX:
-            return ns
-        raise MetricError(
-            f"metric {name!r}: timestamp {timestamp.isoformat()} is outside the years "
-            "1677-2262 that int64 nanoseconds can hold"
-        )
+        try:
+            return epoch_ns(timestamp, what="timestamp")
+        except ParameterError as exc:
+            raise MetricError(f"metric {name!r}: {exc}") from None
     if isinstance(timestamp, numbers.Integral) and not isinstance(timestamp, bool):
         ns = int(timestamp)
-        if _INT64_MIN <= ns <= _INT64_MAX:
+        if -(2**63) <= ns < 2**63:
             return ns
     raise MetricError(
         f"metric {name!r}: timestamp must be a datetime or int nanoseconds since the epoch, "
         f"not {timestamp!r}"
     )
+
+
+def _check_tags(name: object, tags: object) -> Mapping[str, object]:
+    """The ``tags`` of mark_start/timer: None or a mapping with valid keys."""
+    if tags is None:
+        return {}
+    if not isinstance(tags, Mapping):
+        raise MetricError(f"metric {name!r}: tags must be a mapping, not {tags!r}")
+    _check_tag_keys(name, tags)
+    return tags
 
 
 def _check_tag_keys(name: object, tags: Mapping[Any, object]) -> None:
@@ -782,9 +792,7 @@ def _tag_value(value: object) -> str | None:
 
 
 def _write_spill_file(df: pl.DataFrame, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    df.write_parquet(tmp)
-    os.replace(tmp, path)
+    write_atomic(path, df.write_parquet)
 
 
 def _serialise(df: pl.DataFrame, suffix: str) -> bytes | str:
@@ -823,6 +831,7 @@ def record_metric(
     name: str,
     value: float,
     unit: str,
+    *,
     tags: Mapping[str, object] | None = None,
     timestamp: int | datetime | None = None,
 ) -> None:
@@ -830,14 +839,14 @@ def record_metric(
 
     Examples
     --------
-    >>> record_metric("cache_hit_ratio", 0.93, "1", {"cache": "redis"})
+    >>> record_metric("cache_hit_ratio", 0.93, "1", tags={"cache": "redis"})
     >>> default_monitor().to_frame().tail(1).get_column("value").to_list()
     [0.93]
     """
-    (_default or default_monitor()).record_metric(name, value, unit, tags, timestamp)
+    (_default or default_monitor()).record_metric(name, value, unit, tags=tags, timestamp=timestamp)
 
 
-def mark_start(name: str, **tags: object) -> MarkToken:
+def mark_start(name: str, *, tags: Mapping[str, object] | None = None) -> MarkToken:
     """Start a measurement on the default monitor; see :meth:`Monitor.mark_start`.
 
     Examples
@@ -846,7 +855,7 @@ def mark_start(name: str, **tags: object) -> MarkToken:
     >>> mark_end(token) >= 0
     True
     """
-    return default_monitor().mark_start(name, **tags)
+    return default_monitor().mark_start(name, tags=tags)
 
 
 def mark_end(token: MarkToken) -> float:
@@ -861,7 +870,7 @@ def mark_end(token: MarkToken) -> float:
     return (monitor or default_monitor()).mark_end(token)
 
 
-def timer(name: str, **tags: object) -> Timer:
+def timer(name: str, *, tags: Mapping[str, object] | None = None) -> Timer:
     """A :class:`Timer` on the default monitor; see :meth:`Monitor.timer`.
 
     Examples
@@ -872,4 +881,4 @@ def timer(name: str, **tags: object) -> Timer:
     >>> job()
     42
     """
-    return default_monitor().timer(name, **tags)
+    return default_monitor().timer(name, tags=tags)

@@ -60,7 +60,8 @@ zero bytes (or only blanks) gives an empty frame quietly; a file with content th
 yields no sample (a header without rows, a query that matched no series, an OTLP
 request without data points, a scrape of comments only) gives an empty frame **and**
 an ``InputWarning`` saying why. The parsers live in ``_tabular.py``, ``_prom.py`` and
-``_otlp.py``.
+``_otlp.py``; the file plumbing they share with every domain is :mod:`perflab.sources`,
+and time parsing :mod:`perflab.times`.
 """
 
 from __future__ import annotations
@@ -71,7 +72,9 @@ import polars as pl
 
 from perflab.errors import ErrorMode, InputError
 from perflab.monitoring import _otlp, _prom
-from perflab.monitoring._tabular import At, PathLike, Source, read_tabular
+from perflab.monitoring._tabular import read_tabular
+from perflab.sources import PathLike, Source
+from perflab.times import At
 
 __all__ = ["read_metrics", "read_otlp", "read_prometheus"]
 
@@ -158,7 +161,7 @@ def read_prometheus(
     errors: ErrorMode = "raise",
     name: str | None = None,
     unit: str | None = None,
-    at: At = None,
+    at: At | None = None,
 ) -> pl.DataFrame:
     """Read a Prometheus query result (JSON) or a text exposition scrape.
 

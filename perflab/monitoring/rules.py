@@ -26,7 +26,8 @@ from typing import Any
 import polars as pl
 
 from perflab.frames import FrameLike, as_frame
-from perflab.recommend import Recommendation, Rule, to_frame
+from perflab.monitoring.schema import COMPARISON, SLO, SUMMARY, TREND_CHANGES, TREND_SLOPES
+from perflab.recommend import Recommendation, rule, to_frame
 
 __all__ = [
     "HEAVY_TAIL",
@@ -43,12 +44,29 @@ __all__ = [
     "top_recommendations",
 ]
 
-HEAVY_TAIL = Rule("monitoring.heavy-tail", "medium", "p99 is many times the median")
-RISING_TREND = Rule("monitoring.rising-trend", "high", "a statistic rises steadily over time")
-STEP_CHANGE = Rule("monitoring.step-change", "high", "a sudden lasting shift in level")
-SLO_BREACH = Rule("monitoring.slo-breach", "critical", "an objective is missed")
-SLO_BURN = Rule("monitoring.slo-burn", "high", "error budget burning faster than allowed")
-REGRESSION = Rule("monitoring.regression", "high", "slower than the baseline window")
+HEAVY_TAIL = rule("monitoring.heavy-tail", "medium", "p99 is many times the median")
+RISING_TREND = rule("monitoring.rising-trend", "high", "a statistic rises steadily over time")
+STEP_CHANGE = rule("monitoring.step-change", "high", "a sudden lasting shift in level")
+SLO_BREACH = rule("monitoring.slo-breach", "critical", "an objective is missed")
+SLO_BURN = rule("monitoring.slo-burn", "high", "error budget burning faster than allowed")
+REGRESSION = rule("monitoring.regression", "high", "slower than the baseline window")
+
+# What each rule reads of its analysis, checked (SchemaError naming what is missing).
+_SUMMARY_IN = SUMMARY.subset("unit", "count", "p50", "p95", "p99")
+_SLOPES_IN = TREND_SLOPES.subset(
+    "unit", "stat", "windows", "slope_per_hour", "ci_low", "ci_high", "level",
+    "relative_slope_pct_per_hour", "verdict",
+)  # fmt: skip
+_CHANGES_IN = TREND_CHANGES.subset("unit", "window_start", "before", "after", "shift_pct")
+_SLO_IN = SLO.subset(
+    "objective", "threshold", "unit", "target", "samples", "good_fraction",
+    "budget_consumed", "burn_rate_peak", "windows_breached", "status",
+)  # fmt: skip
+_COMPARISON_IN = COMPARISON.subset(
+    "unit", "n_baseline", "n_current", "mean_baseline", "mean_current", "mean_change_pct",
+    "mean_change_ci_low", "mean_change_ci_high", "p95_baseline", "p95_current",
+    "p95_change_pct", "mw_pvalue", "verdict",
+)  # fmt: skip
 
 _TIME_UNITS = {"ns", "us", "µs", "ms", "s", "min", "h"}
 
@@ -95,7 +113,7 @@ def heavy_tails(
     >>> [r.rule for r in heavy_tails(s)]
     ['monitoring.heavy-tail']
     """
-    df = as_frame(summary).filter(
+    df = as_frame(summary, _SUMMARY_IN).filter(
         pl.col("unit").is_in(list(_TIME_UNITS))
         & (pl.col("count") >= min_count)
         & (pl.col("p50") > 0)
@@ -154,7 +172,7 @@ def rising_trends(
     >>> rising_trends(s)[0].impact
     216000000.0
     """
-    df = as_frame(slopes).filter(
+    df = as_frame(slopes, _SLOPES_IN).filter(
         (pl.col("verdict") == "rising")
         & (pl.col("relative_slope_pct_per_hour") >= min_pct_per_hour)
     )
@@ -224,7 +242,7 @@ def step_changes(
     >>> step_changes(c)[0].finding[:40]
     'p95 jumped by 35 % at 2026-11-02 16:00 U'
     """
-    df = as_frame(change_points).filter(pl.col("shift_pct") >= min_shift_pct)
+    df = as_frame(change_points, _CHANGES_IN).filter(pl.col("shift_pct") >= min_shift_pct)
     keys = [c for c in by if c in df.columns]
     if keys and df.height:
         df = df.sort("shift_pct", descending=True).unique(subset=keys, keep="first")
@@ -270,7 +288,7 @@ def slo_findings(slo: FrameLike) -> list[Recommendation]:
     >>> [r.rule for r in slo_findings(s)]
     ['monitoring.slo-breach']
     """
-    df = as_frame(slo).filter(pl.col("status").is_in(["breached", "at risk"]))
+    df = as_frame(slo, _SLO_IN).filter(pl.col("status").is_in(["breached", "at risk"]))
     out = []
     for row in df.iter_rows(named=True):
         breached = row["status"] == "breached"
@@ -320,7 +338,7 @@ def regressions(comparison: FrameLike, *, by: Sequence[str] = ("name",)) -> list
     >>> regressions(c)[0].impact
     30.0
     """
-    df = as_frame(comparison).filter(
+    df = as_frame(comparison, _COMPARISON_IN).filter(
         (pl.col("verdict") == "slower") & pl.col("unit").is_in(list(_TIME_UNITS))
     )
     out = []
@@ -391,7 +409,7 @@ def top_recommendations(
     steps = None
     if change_points is not None:
         recs += step_changes(change_points, by=by, min_shift_pct=min_shift_pct)
-        steps = as_frame(change_points).filter(pl.col("shift_pct") >= min_shift_pct)
+        steps = as_frame(change_points, _CHANGES_IN).filter(pl.col("shift_pct") >= min_shift_pct)
     if slopes is not None:
         recs += rising_trends(slopes, by=by, min_pct_per_hour=min_pct_per_hour, explained=steps)
     if summary is not None:

@@ -29,40 +29,14 @@ from typing import Any
 import polars as pl
 
 from perflab.errors import ParameterError, SchemaError
-from perflab.frames import UTC_DATETIME, FrameLike, as_frame
-from perflab.monitoring.summarize import _check_units, _every, _metrics
+from perflab.frames import FrameLike, as_frame
+from perflab.monitoring.schema import SLO, SLO_WINDOWS
+from perflab.monitoring.validate import check_units, metrics_frame
+from perflab.times import duration
 
-__all__ = ["SLO_COLUMNS", "SLO_WINDOW_COLUMNS", "slo_report", "slo_windows"]
+__all__ = ["slo_report", "slo_windows"]
 
 logger = logging.getLogger(__name__)
-
-SLO_COLUMNS: dict[str, Any] = {
-    "objective": pl.String,
-    "name": pl.String,
-    "threshold": pl.Float64,
-    "unit": pl.String,
-    "target": pl.Float64,
-    "samples": pl.UInt64,
-    "good_fraction": pl.Float64,
-    "error_budget": pl.Float64,
-    "budget_consumed": pl.Float64,
-    "burn_rate_peak": pl.Float64,
-    "windows_breached": pl.UInt32,
-    "status": pl.String,
-}
-"""Columns of :func:`slo_report` and their dtypes."""
-
-SLO_WINDOW_COLUMNS: dict[str, Any] = {
-    "objective": pl.String,
-    "name": pl.String,
-    "window_start": UTC_DATETIME,
-    "samples": pl.UInt64,
-    "bad": pl.UInt64,
-    "bad_fraction": pl.Float64,
-    "burn_rate": pl.Float64,
-}
-"""Columns of :func:`slo_windows` and their dtypes (``burn_rate`` is null in windows
-with fewer than ``min_samples`` samples)."""
 
 Objectives = FrameLike | Sequence[Mapping[str, Any]]
 
@@ -122,14 +96,14 @@ def _label(name: str, threshold: float, target: float, tags: Mapping[str, Any]) 
 
 
 def _units(frame: pl.DataFrame) -> dict[str, str]:
-    """The unit of every metric name (one per name: the frame passed ``_check_units``)."""
+    """The unit of every metric name (one per name: the frame passed ``check_units``)."""
     return dict(frame.group_by("name").agg(pl.col("unit").first()).iter_rows())
 
 
 def _windows(frame: pl.DataFrame, objs: list[dict[str, Any]], step: str) -> pl.DataFrame:
     """Per objective and window: samples, bad samples, bad fraction, burn rate."""
     if frame.height == 0:
-        return pl.DataFrame(schema=SLO_WINDOW_COLUMNS)
+        return SLO_WINDOWS.empty()
     names = frame.get_column("name").unique().sort().to_list()
     unknown = sorted({o["name"] for o in objs} - set(names))
     if unknown:
@@ -168,7 +142,7 @@ def _windows(frame: pl.DataFrame, objs: list[dict[str, Any]], step: str) -> pl.D
             )
         )
     if not parts:
-        return pl.DataFrame(schema=SLO_WINDOW_COLUMNS)
+        return SLO_WINDOWS.empty()
     order = {o["objective"]: i for i, o in enumerate(objs)}
     out = pl.concat(pl.collect_all(parts), how="vertical_relaxed")
     return (
@@ -177,8 +151,8 @@ def _windows(frame: pl.DataFrame, objs: list[dict[str, Any]], step: str) -> pl.D
             burn_rate=pl.when(pl.col("judged")).then(pl.col("bad_fraction") / pl.col("budget"))
         )
         .sort(pl.col("objective").replace_strict(order, return_dtype=pl.UInt32), "window_start")
-        .select(list(SLO_WINDOW_COLUMNS))
-        .cast(pl.Schema(SLO_WINDOW_COLUMNS))
+        .select(SLO_WINDOWS.names)
+        .cast(pl.Schema(SLO_WINDOWS.columns))
     )
 
 
@@ -206,9 +180,10 @@ def slo_windows(
     Returns
     -------
     polars.DataFrame
-        :data:`SLO_WINDOW_COLUMNS`: ``objective, name, window_start, samples, bad,
-        bad_fraction, burn_rate`` (null below ``min_samples``) — one row per
-        objective and window with samples, in the order of ``objectives`` then time.
+        :data:`~perflab.monitoring.schema.SLO_WINDOWS`: ``objective, name,
+        window_start, samples, bad, bad_fraction, burn_rate`` (null below
+        ``min_samples``) — one row per objective and window with samples, in the
+        order of ``objectives`` then time.
 
     Examples
     --------
@@ -234,9 +209,9 @@ def slo_windows(
     The third hour holds 3 samples, fewer than the 10 in which a 90 % objective
     allows one bad sample: its burn rate is not judged.
     """
-    frame = _metrics(df)
-    _check_units(frame)
-    return _windows(frame, _objectives(objectives, min_samples), _every(every))
+    frame = metrics_frame(df)
+    check_units(frame)
+    return _windows(frame, _objectives(objectives, min_samples), duration(every))
 
 
 def slo_report(
@@ -268,7 +243,7 @@ def slo_report(
     Returns
     -------
     polars.DataFrame
-        One row per objective, in the given order, :data:`SLO_COLUMNS`:
+        One row per objective, in the given order, :data:`~perflab.monitoring.schema.SLO`:
         ``objective, name, threshold, unit, target, samples, good_fraction,
         error_budget`` (1 − target), ``budget_consumed`` (bad fraction / budget over
         all samples, the burn rate of the whole period; 1.0 = exhausted),
@@ -310,10 +285,10 @@ def slo_report(
     Three quarters of the budget are spent overall, and the second hour (3 bad
     samples in 80) burned it nearly twice as fast as allowed, hence "at risk".
     """
-    frame = _metrics(df)
-    _check_units(frame)
+    frame = metrics_frame(df)
+    check_units(frame)
     objs = _objectives(objectives, min_samples)
-    windows = _windows(frame, objs, _every(every))
+    windows = _windows(frame, objs, duration(every))
     units = _units(frame)
     spec = pl.DataFrame(
         {
@@ -325,7 +300,7 @@ def slo_report(
             "error_budget": [o["budget"] for o in objs],
         },
         schema={
-            k: SLO_COLUMNS[k]
+            k: SLO.columns[k]
             for k in ("objective", "name", "threshold", "unit", "target", "error_budget")
         },
     )
@@ -354,4 +329,4 @@ def slo_report(
             .otherwise(pl.lit("met"))
         )
     )
-    return out.select(list(SLO_COLUMNS)).cast(pl.Schema(SLO_COLUMNS))
+    return out.select(SLO.names).cast(pl.Schema(SLO.columns))

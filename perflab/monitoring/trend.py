@@ -30,7 +30,7 @@ episode of 6 windows at 5σ (found)   25.3 % → 75.1 %  14.5 % → 83.9 %  1.5 
 ===================================  ===============  ===============  ===============
 
 ¹ p95 of each window of lognormal latencies (σ = 0.45) under the daily load curve
-and the +6 % afternoon slowdown of :mod:`perflab.samples` — a real series. The
+and the +6 % afternoon slowdown of :mod:`perflab.monitoring.samples` — a real series. The
 price is power for small steps in short series: a step must be about 3–4σ of the
 window-to-window noise to be found reliably with 24–48 windows (2σ with 288).
 """
@@ -49,22 +49,18 @@ import numpy as np
 import polars as pl
 
 from perflab.errors import ParameterError
-from perflab.frames import UTC_DATETIME, FrameLike
-from perflab.monitoring.summarize import (
-    SUMMARY_COLUMNS,
-    _check_by,
-    _check_units,
-    _every,
-    _metrics,
-    _summarize,
-)
+from perflab.frames import FrameLike
+from perflab.monitoring.schema import SUMMARY, TREND_CHANGES, TREND_SLOPES
+from perflab.monitoring.summarize import summarize_frame
+from perflab.monitoring.validate import check_units, metrics_frame, series_keys
 from perflab.stats import change_points, theil_sen
+from perflab.times import duration
 
 __all__ = ["TREND_STATS", "Trend", "trend"]
 
 logger = logging.getLogger(__name__)
 
-TREND_STATS: tuple[str, ...] = SUMMARY_COLUMNS[1:]
+TREND_STATS: tuple[str, ...] = tuple(SUMMARY.names[1:])
 """The statistics a trend can follow: ``count``, ``mean``, ``min``, ``max``, ``std``, ``p50`` …"""
 
 _HOUR_US = 3_600_000_000
@@ -77,19 +73,22 @@ class Trend:
     Attributes
     ----------
     windows : polars.DataFrame
+        ``by…`` then :data:`~perflab.monitoring.schema.TREND_WINDOWS`:
         :func:`~perflab.monitoring.summarize` per window (``by…, window_start, unit,
         count … p999``) plus ``stat_value`` (f64), the followed statistic, ``fitted``
         (f64, the Theil–Sen line at that window; null with too few windows) and
         ``segment_mean`` (f64, the mean of the statistic over the window's segment
         between change points — the step the change points describe).
     slopes : polars.DataFrame
-        One row per group: ``by…, unit, stat, windows`` (u32), ``slope_per_hour``,
+        ``by…`` then :data:`~perflab.monitoring.schema.TREND_SLOPES`. One row per
+        group: ``by…, unit, stat, windows`` (u32), ``slope_per_hour``,
         ``ci_low``, ``ci_high`` (unit per hour), ``level`` (median of the statistic),
         ``relative_slope_pct_per_hour``, ``verdict`` (``rising``, ``falling``,
         ``flat`` or ``insufficient data``), ``change_points`` (u32),
         ``last_change_at`` (datetime[μs, UTC]), ``shift_pct`` (at the last change).
     change_points : polars.DataFrame
-        One row per change: ``by…, unit, window_start`` (first window of the new
+        ``by…`` then :data:`~perflab.monitoring.schema.TREND_CHANGES`. One row per
+        change: ``by…, unit, window_start`` (first window of the new
         level), ``before``, ``after`` (mean of the statistic over the segments either
         side), ``shift_pct``.
     """
@@ -99,43 +98,14 @@ class Trend:
     change_points: pl.DataFrame
 
 
-def _slopes_schema(keys: dict[str, Any]) -> dict[str, Any]:
-    return {
-        **keys,
-        "unit": pl.String,
-        "stat": pl.String,
-        "windows": pl.UInt32,
-        "slope_per_hour": pl.Float64,
-        "ci_low": pl.Float64,
-        "ci_high": pl.Float64,
-        "level": pl.Float64,
-        "relative_slope_pct_per_hour": pl.Float64,
-        "verdict": pl.String,
-        "change_points": pl.UInt32,
-        "last_change_at": UTC_DATETIME,
-        "shift_pct": pl.Float64,
-    }
-
-
-def _changes_schema(keys: dict[str, Any]) -> dict[str, Any]:
-    return {
-        **keys,
-        "unit": pl.String,
-        "window_start": UTC_DATETIME,
-        "before": pl.Float64,
-        "after": pl.Float64,
-        "shift_pct": pl.Float64,
-    }
-
-
 def _pct(new: float, old: float) -> float | None:
     return None if old == 0 else (new - old) / abs(old) * 100.0
 
 
 def trend(
     df: FrameLike,
-    every: str | timedelta = "1m",
     *,
+    every: str | timedelta = "1m",
     by: str | Sequence[str] = ("name",),
     stat: str = "p95",
     alpha: float = 0.05,
@@ -194,7 +164,7 @@ def trend(
     >>> df = pl.DataFrame({"name": "api", "unit": "ms",
     ...     "value": [100.0 + 2 * i + (i % 3) for i in range(60)],
     ...     "timestamp": [t0 + timedelta(minutes=i) for i in range(60)]})
-    >>> t = trend(df, "5m", stat="mean")
+    >>> t = trend(df, every="5m", stat="mean")
     >>> t.slopes.select("name", "windows", "slope_per_hour", "verdict")
     shape: (1, 4)
     ┌──────┬─────────┬────────────────┬─────────┐
@@ -211,11 +181,11 @@ def trend(
         raise ParameterError(f"alpha must lie in (0, 1), not {alpha}")
     if min_windows < 3:
         raise ParameterError(f"min_windows must be at least 3, not {min_windows}")
-    frame = _metrics(df)
-    keys = _check_by(frame, by)
-    step = _every(every)
-    _check_units(frame, keys)
-    windows = _summarize(frame, keys, step).with_columns(
+    frame = metrics_frame(df)
+    keys = series_keys(frame, by)
+    step = duration(every)
+    check_units(frame, keys)
+    windows = summarize_frame(frame, keys, step).with_columns(
         pl.col(stat).cast(pl.Float64).alias("stat_value")
     )
     key_schema = {k: windows.schema[k] for k in keys}
@@ -269,8 +239,8 @@ def trend(
         else pl.DataFrame(schema={**fit_schema, "fitted": pl.Float64, "segment_mean": pl.Float64})
     )
     windows = windows.join(fits, on=[*keys, "window_start"], how="left", nulls_equal=True)
-    slopes = pl.DataFrame(slope_rows, schema=_slopes_schema(key_schema), orient="row")
-    changes = pl.DataFrame(change_rows, schema=_changes_schema(key_schema), orient="row")
+    slopes = TREND_SLOPES.build(slope_rows, key_schema)
+    changes = TREND_CHANGES.build(change_rows, key_schema)
     logger.debug("trend: %d series, %d change points", slopes.height, changes.height)
     return Trend(windows=windows, slopes=slopes, change_points=changes)
 

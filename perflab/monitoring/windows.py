@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import polars as pl
-
 from perflab.errors import ParameterError
-from perflab.frames import FrameLike, as_frame
-from perflab.monitoring.schema import METRICS
+from perflab.frames import FrameLike
+from perflab.monitoring.validate import metrics_frame
+from perflab.times import instant
 
 __all__ = ["split_windows"]
 
@@ -37,6 +36,7 @@ def split_windows(
     Examples
     --------
     >>> from datetime import datetime, UTC
+    >>> import polars as pl
     >>> t = [datetime(2026, 1, 1, 0, tzinfo=UTC), datetime(2026, 1, 1, 9, 59, 30, tzinfo=UTC)]
     >>> f = pl.DataFrame({"name": ["a", "a"], "value": [1.0, 2.0], "unit": ["ms", "ms"],
     ...     "timestamp": t})
@@ -44,7 +44,7 @@ def split_windows(
     >>> b0.hour, b1.hour, c0.hour, c1.hour
     (2, 6, 6, 10)
     """
-    frame = as_frame(df, METRICS)
+    frame = metrics_frame(df)
     if frame.height == 0:
         raise ParameterError("cannot choose comparison windows on an empty frame")
     if hours <= 0:
@@ -56,7 +56,5 @@ def split_windows(
         end = last.replace(second=0, microsecond=0) + timedelta(minutes=1)
         start = end - width
     else:
-        start = pl.Series([split]).cast(pl.String).str.to_datetime(time_zone="UTC").item()
-        if isinstance(split, datetime):
-            start = split if split.tzinfo else split.replace(tzinfo=last.tzinfo)
+        start = instant(split, what="split")
     return (start - width, start), (start, start + width)

@@ -71,9 +71,9 @@ def previous_value(
     >>> previous_value(tempfile.mkdtemp(), "monitoring", "p95_ms") is None
     True
     """
-    from perflab.report.store import previous_value as _previous
+    from perflab.report.store import value_before
 
-    return _previous(history(out_dir), notebook, figure, before=before)
+    return value_before(history(out_dir), notebook, figure, before=before)
 
 
 def __getattr__(name: str) -> Any:

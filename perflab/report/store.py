@@ -38,10 +38,10 @@ __all__ = [
     "append_run",
     "changes",
     "history_dir",
-    "previous_value",
     "read_history",
     "run_frame",
     "trends",
+    "value_before",
 ]
 
 HISTORY = Schema(
@@ -221,7 +221,7 @@ def read_history(out_dir: str | os.PathLike[str]) -> pl.DataFrame:
     return pl.concat(frames, how="vertical").sort("started_at", "run_id", "notebook", "figure")
 
 
-def previous_value(
+def value_before(
     history: pl.DataFrame, notebook: str, figure: str, *, before: str | None = None
 ) -> float | None:
     """The value of ``notebook``/``figure`` in the latest run before run ``before``.
@@ -249,9 +249,9 @@ def previous_value(
     ...     "value": [250.0, 240.0], "unit": ["ms", "ms"], "better": ["lower", "lower"],
     ...     "started_at": [datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, tzinfo=UTC)],
     ... })
-    >>> previous_value(h, "m", "p95", before="b")
+    >>> value_before(h, "m", "p95", before="b")
     250.0
-    >>> previous_value(h, "m", "p95", before="a") is None
+    >>> value_before(h, "m", "p95", before="a") is None
     True
     """
     rows = history.filter((pl.col("notebook") == notebook) & (pl.col("figure") == figure))

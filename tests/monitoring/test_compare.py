@@ -10,7 +10,8 @@ import pytest
 import scipy.stats
 
 from perflab.errors import ParameterError, SchemaError
-from perflab.monitoring.compare import COMPARE_COLUMNS, compare_windows
+from perflab.monitoring.compare import compare_windows
+from perflab.monitoring.schema import COMPARISON
 from perflab.stats import normal_ratio_ci
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -109,7 +110,7 @@ def test_grouping_by_tags_and_output_columns():
     base = pl.concat([side(1, route="/a"), side(2, route="/b")])
     cur = pl.concat([side(3, route="/a"), side(4, scale=1.5, route="/b")])
     got = compare_windows(None, baseline=base, current=cur, by=("name", "route"))
-    assert got.columns == ["name", "route", *COMPARE_COLUMNS]
+    assert got.columns == ["name", "route", *COMPARISON.names]
     assert dict(got.schema)["n_current"] == pl.UInt32
     verdicts = {(r["name"], r["route"]): r["verdict"] for r in got.iter_rows(named=True)}
     assert verdicts[("api", "/b")] == "slower" and verdicts[("api", "/a")] != "slower"
@@ -205,4 +206,4 @@ def test_empty_sides_give_an_empty_result_with_the_columns():
     got = compare_windows(side(1), baseline=(T0 - timedelta(days=2), T0 - timedelta(days=1)),
                           current=(T0 - timedelta(days=1), T0))  # fmt: skip
     assert got.height == 0
-    assert got.columns == ["name", *COMPARE_COLUMNS]
+    assert got.columns == ["name", *COMPARISON.names]

@@ -8,7 +8,8 @@ import polars as pl
 import pytest
 
 from perflab.errors import ParameterError, SchemaError
-from perflab.monitoring.slo import SLO_COLUMNS, SLO_WINDOW_COLUMNS, slo_report, slo_windows
+from perflab.monitoring.schema import SLO, SLO_WINDOWS
+from perflab.monitoring.slo import slo_report, slo_windows
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -44,7 +45,7 @@ OBJECTIVES = [
 def test_report_on_a_hand_computed_example():
     # 10 samples an hour: judge every window (see the min_samples tests below)
     got = slo_report(metrics(), OBJECTIVES, min_samples=1)
-    assert got.columns == list(SLO_COLUMNS)
+    assert got.columns == SLO.names
     rows = {r["objective"]: r for r in got.iter_rows(named=True)}
     api = rows["api fast"]
     # 3 bad of 30: good 0.9 < 0.95 → breached; budget 0.05, consumed 0.1 / 0.05 = 2
@@ -90,7 +91,7 @@ def test_at_risk_when_most_of_the_budget_is_gone_or_a_window_burns_fast():
 
 def test_windows_for_charting():
     got = slo_windows(metrics(), OBJECTIVES[:1], min_samples=10)
-    assert got.columns == list(SLO_WINDOW_COLUMNS)
+    assert got.columns == SLO_WINDOWS.names
     assert got.select("window_start", "samples", "bad", "burn_rate").rows() == [
         (T0, 10, 0, 0.0),
         (T0 + H, 10, 2, pytest.approx(4.0)),
@@ -182,7 +183,7 @@ def test_objective_matching_no_sample_has_no_data():
 
 
 def test_empty_inputs():
-    assert slo_report(metrics(), []).columns == list(SLO_COLUMNS)
+    assert slo_report(metrics(), []).columns == SLO.names
     assert slo_report(metrics(), []).height == 0
     got = slo_report(metrics().head(0), OBJECTIVES[:1])
     assert got.get_column("status").to_list() == ["no data"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import math
 from datetime import UTC, datetime, timedelta
 
@@ -13,12 +12,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from polars.testing import assert_frame_equal
 
+from perflab import kernels
 from perflab.errors import ParameterError, SchemaError
-from perflab.monitoring.summarize import SUMMARY_COLUMNS, summarize
+from perflab.monitoring.schema import SUMMARY
+from perflab.monitoring.summarize import summarize
 from tests.strategies import T0, metric_frames
 
-# the module itself (perflab.monitoring re-exports the function under the same name)
-summarize_module = importlib.import_module("perflab.monitoring.summarize")
+SUMMARY_COLUMNS = SUMMARY.names
+
 
 QS = {"p50": 0.5, "p90": 0.9, "p95": 0.95, "p99": 0.99, "p999": 0.999}
 
@@ -107,9 +108,9 @@ def test_summary_by_tag_only_needs_one_unit_per_group(df):
 @pytest.fixture
 def kernel_path(monkeypatch):
     """Route every frame through the numba kernels."""
-    if not summarize_module._jit_kernels():
+    if not kernels.available():
         pytest.skip("numba not installed")
-    monkeypatch.setattr(summarize_module, "_KERNEL_MIN_ROWS", 1)
+    monkeypatch.setattr(kernels, "KERNEL_MIN_ROWS", 1)
 
 
 @settings(
@@ -147,7 +148,7 @@ def test_fast_path_on_big_groups_with_ties_and_negatives(kernel_path):
 
 
 def test_fast_path_and_polars_path_agree_closely(monkeypatch):
-    if not summarize_module._jit_kernels():
+    if not kernels.available():
         pytest.skip("numba not installed")
     rng = np.random.default_rng(3)
     n = 50_000
@@ -160,9 +161,9 @@ def test_fast_path_and_polars_path_agree_closely(monkeypatch):
             "host": rng.choice(["h1", "h2", None], n),
         }
     )
-    monkeypatch.setattr(summarize_module, "_KERNEL_MIN_ROWS", 10**12)
+    monkeypatch.setattr(kernels, "KERNEL_MIN_ROWS", 10**12)
     slow = summarize(df, by=("name", "host"), every="5m")
-    monkeypatch.setattr(summarize_module, "_KERNEL_MIN_ROWS", 1)
+    monkeypatch.setattr(kernels, "KERNEL_MIN_ROWS", 1)
     fast = summarize(df, by=("name", "host"), every="5m")
     assert_frame_equal(fast, slow, check_exact=False, rel_tol=1e-12, abs_tol=1e-12)
 
@@ -245,8 +246,8 @@ def test_empty_frames_give_empty_summaries_with_the_columns():
     assert summarize([]).height == 0
 
 
-def test_the_documented_call_shapes_work():
-    # summarize(df, by=("name",), every=None) as the issue writes it, and positionally
+def test_options_are_keyword_only():
+    # summarize(df, *, by=…, every=…), as every analysis takes its options
     df = pl.DataFrame(
         {
             "name": ["a", "a", "b"],
@@ -256,8 +257,8 @@ def test_the_documented_call_shapes_work():
         }
     )
     by_kw = summarize(df, by=("name",), every=None)
-    by_pos = summarize(df, ("name",), None)
-    assert by_kw.equals(by_pos)
+    with pytest.raises(TypeError):
+        summarize(df, ("name",), None)  # type: ignore[misc]
     assert by_kw.columns == [
         "name",
         "unit",

@@ -10,7 +10,7 @@ import pytest
 import scipy.stats
 
 from perflab.errors import ParameterError
-from perflab.monitoring.summarize import SUMMARY_COLUMNS
+from perflab.monitoring.schema import SUMMARY
 from perflab.monitoring.trend import Trend, trend
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -49,7 +49,7 @@ def latencies(
 
 @pytest.mark.parametrize("seed", range(5))
 def test_planted_upward_drift_is_rising(seed):
-    t = trend(latencies(seed, drift_per_hour=0.2), "1m")
+    t = trend(latencies(seed, drift_per_hour=0.2), every="1m")
     row = t.slopes.row(0, named=True)
     assert row["verdict"] == "rising"
     assert row["windows"] == 120
@@ -60,13 +60,13 @@ def test_planted_upward_drift_is_rising(seed):
 
 
 def test_planted_downward_drift_is_falling():
-    t = trend(latencies(1, drift_per_hour=-0.2), "1m", stat="p50")
+    t = trend(latencies(1, drift_per_hour=-0.2), every="1m", stat="p50")
     assert t.slopes.get_column("verdict").to_list() == ["falling"]
 
 
 @pytest.mark.parametrize("seed", range(5))
 def test_stationary_noise_is_flat_without_change_points(seed):
-    t = trend(latencies(100 + seed), "1m")
+    t = trend(latencies(100 + seed), every="1m")
     row = t.slopes.row(0, named=True)
     assert row["verdict"] == "flat"
     assert row["change_points"] == 0
@@ -76,7 +76,7 @@ def test_stationary_noise_is_flat_without_change_points(seed):
 
 @pytest.mark.parametrize("seed", range(3))
 def test_planted_step_is_found_at_its_window(seed):
-    t = trend(latencies(seed, step_at=70, step_pct=30.0), "1m")
+    t = trend(latencies(seed, step_at=70, step_pct=30.0), every="1m")
     changes = t.change_points
     assert changes.height == 1
     change = changes.row(0, named=True)
@@ -129,7 +129,7 @@ def test_a_step_on_a_daily_curve_is_one_change_not_a_staircase():
     # these 40 days got a second, spurious change point (data/sample: -9 % at 18:30).
     extra = 0
     for seed in range(40):
-        t = trend(day_of_latencies(seed, step_pct=35.0), "30m")
+        t = trend(day_of_latencies(seed, step_pct=35.0), every="30m")
         starts = t.change_points.get_column("window_start").to_list()
         assert T0 + timedelta(hours=16) in starts, (seed, starts)
         extra += len(starts) - 1
@@ -138,7 +138,7 @@ def test_a_step_on_a_daily_curve_is_one_change_not_a_staircase():
 
 def test_a_daily_curve_without_a_step_rarely_reports_a_change():
     # the previous method reported a change on 6 of these 40 days
-    reports = [trend(day_of_latencies(100 + seed), "30m").change_points for seed in range(40)]
+    reports = [trend(day_of_latencies(100 + seed), every="30m").change_points for seed in range(40)]
     assert sum(r.height > 0 for r in reports) <= 4
 
 
@@ -150,7 +150,7 @@ def test_a_step_on_top_of_a_drift_is_found_without_a_staircase():
     for seed in range(20):
         y = 100 + np.arange(48) * 0.25 + np.random.default_rng(seed).normal(0, 1, 48)
         y[24:] += 6.0
-        starts = trend(series(y), "30m", stat="mean", min_change_pct=1.0).change_points
+        starts = trend(series(y), every="30m", stat="mean", min_change_pct=1.0).change_points
         starts = starts.get_column("window_start").to_list()
         found += T0 + timedelta(hours=12) in starts
         extra += any(s != T0 + timedelta(hours=12) for s in starts)
@@ -164,7 +164,7 @@ def test_an_incident_that_comes_back_is_two_changes(seed):
     rng = np.random.default_rng(seed)
     y = rng.normal(100, 2, 96)
     y[50:56] += 10
-    t = trend(series(y, minutes=15), "15m", stat="mean")
+    t = trend(series(y, minutes=15), every="15m", stat="mean")
     starts = t.change_points.get_column("window_start").to_list()
     assert starts == [T0 + timedelta(minutes=15 * 50), T0 + timedelta(minutes=15 * 56)]
     shifts = t.change_points.get_column("shift_pct").to_list()
@@ -174,14 +174,14 @@ def test_an_incident_that_comes_back_is_two_changes(seed):
 def test_shifts_below_min_change_pct_are_not_reported():
     # a 2 % step measured to 0.1 %: real, but below the default 5 %
     y = np.r_[np.full(24, 100.0), np.full(24, 102.0)] + np.random.default_rng(0).normal(0, 0.1, 48)
-    assert trend(series(y), "30m", stat="mean").change_points.height == 0
-    got = trend(series(y), "30m", stat="mean", min_change_pct=1.0).change_points
+    assert trend(series(y), every="30m", stat="mean").change_points.height == 0
+    got = trend(series(y), every="30m", stat="mean", min_change_pct=1.0).change_points
     assert got.get_column("window_start").to_list() == [T0 + timedelta(hours=12)]
     assert got.get_column("shift_pct")[0] == pytest.approx(2.0, abs=0.2)
 
 
 def test_slope_is_theil_sen_on_the_window_series_in_hours():
-    t = trend(latencies(3, drift_per_hour=0.1, minutes=30), "5m", stat="mean")
+    t = trend(latencies(3, drift_per_hour=0.1, minutes=30), every="5m", stat="mean")
     w = t.windows
     x = (w["window_start"] - w["window_start"][0]).dt.total_microseconds().to_numpy() / 3.6e9
     ref = scipy.stats.theilslopes(w["stat_value"].to_numpy(), x, 0.95)
@@ -192,11 +192,11 @@ def test_slope_is_theil_sen_on_the_window_series_in_hours():
 
 
 def test_windows_carry_the_summary_and_the_followed_statistic():
-    t = trend(latencies(0, minutes=10), "2m", stat="p99")
+    t = trend(latencies(0, minutes=10), every="2m", stat="p99")
     assert t.windows.columns == [
         "name",
         "window_start",
-        *SUMMARY_COLUMNS,
+        *SUMMARY.names,
         "stat_value",
         "fitted",
         "segment_mean",
@@ -207,7 +207,7 @@ def test_windows_carry_the_summary_and_the_followed_statistic():
 
 
 def test_fitted_line_and_segments_follow_the_series():
-    t = trend(latencies(0, step_at=60, step_pct=50.0), "5m", stat="mean")
+    t = trend(latencies(0, step_at=60, step_pct=50.0), every="5m", stat="mean")
     w = t.windows
     slope = t.slopes.row(0, named=True)
     x = (w["window_start"] - w["window_start"][0]).dt.total_seconds() / 3600
@@ -234,15 +234,15 @@ def test_a_sure_but_tiny_drift_reads_flat():
             "timestamp": [T0 + timedelta(minutes=int(m)) for m in minutes],
         }
     )
-    row = trend(df, "1m", stat="mean").slopes.row(0, named=True)
+    row = trend(df, every="1m", stat="mean").slopes.row(0, named=True)
     assert row["ci_low"] > 0
     assert row["verdict"] == "flat"
-    row = trend(df, "1m", stat="mean", min_change_pct=0.5).slopes.row(0, named=True)
+    row = trend(df, every="1m", stat="mean", min_change_pct=0.5).slopes.row(0, named=True)
     assert row["verdict"] == "rising"
 
 
 def test_too_few_windows_say_so():
-    row = trend(latencies(0, minutes=2), "1m").slopes.row(0, named=True)
+    row = trend(latencies(0, minutes=2), every="1m").slopes.row(0, named=True)
     assert row["windows"] == 2
     assert row["verdict"] == "insufficient data"
     assert row["slope_per_hour"] is None
@@ -250,12 +250,12 @@ def test_too_few_windows_say_so():
 
 def test_groups_by_tag_get_their_own_verdicts():
     df = pl.concat([latencies(1, route="/flat"), latencies(2, drift_per_hour=0.3, route="/leaky")])
-    t = trend(df, "1m", by=("name", "route"))
+    t = trend(df, every="1m", by=("name", "route"))
     assert t.slopes.select("route", "verdict").rows() == [("/flat", "flat"), ("/leaky", "rising")]
 
 
 def test_empty_input_gives_empty_frames_with_the_columns():
-    t = trend(latencies(0).head(0), "1m")
+    t = trend(latencies(0).head(0), every="1m")
     assert isinstance(t, Trend)
     assert t.windows.height == t.slopes.height == t.change_points.height == 0
     assert "slope_per_hour" in t.slopes.columns and "verdict" in t.slopes.columns

@@ -1,0 +1,441 @@
+"""Reader plumbing shared by every domain: one input file, its bad lines, tables.
+
+:class:`Source` is one input file as every reader sees it: the name used in messages,
+its format suffix (``.csv`` for ``m.csv.gz``), its bytes (gunzipped when the file is
+gzip, whatever its name), its text (UTF-8, a leading BOM dropped), a binary stream
+for readers that stream big files, and the :class:`~perflab.errors.BadLines` of the
+read. :meth:`Source.finish` ends every read: one warning for skipped lines, and one
+when a non-blank file gave nothing at all, so an empty frame never comes back
+without a reason.
+
+The table loaders :func:`load_csv` and :func:`load_ndjson` read every column as text
+(a reader then casts the columns it knows, over whole columns) and give back, with
+the frame, a function from row index to the file's 1-based line number, so errors
+name lines even after blank or bad lines were dropped. Their slow paths run only
+when polars refuses the file: they find the offending lines with the standard
+library and re-read the rest.
+
+:func:`drop_bad` drops the rows a mask marks, reporting them through the read's
+``BadLines`` — describing only the first few, so a million bad rows cost a mask.
+Warnings go through :func:`perflab.errors.warn_input`.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import os
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+import polars as pl
+
+from perflab.errors import BadLines, ErrorMode, InputError, SchemaError, warn_input
+
+__all__ = [
+    "NOT_UTF8",
+    "PathLike",
+    "Source",
+    "Where",
+    "drop_bad",
+    "drop_blank_rows",
+    "first_line",
+    "line_of",
+    "load_csv",
+    "load_ndjson",
+    "no_line",
+    "parse_numbers",
+]
+
+PathLike = str | os.PathLike[str]
+Where = Callable[[int], int | None]
+"""Row index (0-based) → the 1-based line of the file it came from, or None."""
+
+NOT_UTF8 = "not UTF-8 text (re-save the file as UTF-8; Excel calls it 'CSV UTF-8')"
+
+_GZIP_MAGIC = b"\x1f\x8b"
+_BOM = b"\xef\xbb\xbf"
+_HEAD = 4096
+
+
+class Source:
+    """One input file: name, format suffix, (gunzipped) bytes and the read's bad lines.
+
+    A file is gzip when its first bytes say so (``.gz`` is then dropped from the
+    suffix); a ``.gz`` name on a file that is not gzip is an error. A gzip stream that
+    is cut short raises with ``errors="raise"``, naming the line it stops in; with
+    ``"skip"`` the whole lines before that one are read and the loss is counted among
+    the skipped lines.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The file.
+    errors : {"raise", "skip"}
+        The read's error mode (see :class:`~perflab.errors.BadLines`).
+
+    Examples
+    --------
+    >>> import gzip, pathlib, tempfile
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "m.csv.gz"
+    >>> _ = p.write_bytes(gzip.compress("\\ufeffname\\n".encode()))
+    >>> src = Source(p, "raise")
+    >>> src.suffix, src.gzipped, src.text()
+    ('.csv', True, 'name\\n')
+    """
+
+    def __init__(self, path: PathLike, errors: ErrorMode = "raise") -> None:
+        self.path = Path(path)
+        self.name = str(path)
+        self.bad = BadLines(self.name, errors)
+        self.reported = False  # a warning already told the user why records went
+        self._data: bytes | None = None
+        if not self.path.is_file():
+            raise InputError(self.name, None, "no such file")
+        with open(self.path, "rb") as fh:
+            self.gzipped = fh.read(2) == _GZIP_MAGIC
+        suffix = self.path.suffix.lower()
+        if suffix == ".gz":
+            if not self.gzipped and self.path.stat().st_size:
+                raise InputError(self.name, None, "named .gz but not gzip data")
+            suffix = Path(self.path.stem).suffix.lower()
+        self.suffix = suffix
+        base = (
+            self.path.name[: -len(".gz")]
+            if self.path.name.lower().endswith(".gz")
+            else self.path.name
+        )
+        self.stem = Path(base).stem  # the name without its format suffix (and .gz)
+
+    def data(self) -> bytes:
+        """The file's bytes, gunzipped."""
+        if self._data is None:
+            raw = self.path.read_bytes()
+            self._data = self._gunzip(raw) if self.gzipped else raw
+        return self._data
+
+    def _gunzip(self, raw: bytes) -> bytes:
+        out: list[bytes] = []
+        problem = None
+        while raw:  # a gzip file may hold several members, one after the other
+            stream = zlib.decompressobj(wbits=31)
+            try:
+                out.append(stream.decompress(raw))
+            except zlib.error as exc:
+                problem = f"gzip data is corrupt ({exc})"
+                break
+            if not stream.eof:
+                problem = "gzip data cut short: the file is truncated"
+                break
+            raw = stream.unused_data
+        data = b"".join(out)
+        if problem is not None:
+            line = data.count(b"\n") + 1  # the line the data stops in
+            then = "; the lines before it are read" if self.bad.mode == "skip" else ""
+            hint = "" if then else " (errors='skip' reads the lines before it)"
+            self.bad.add(line, f"{problem}{then}{hint}")
+            data = data[: data.rfind(b"\n") + 1]  # a cut line could pass for a whole one
+        return data
+
+    def text(self) -> str:
+        """The file as text: UTF-8, a leading BOM dropped."""
+        data = self.data()
+        try:
+            return data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise InputError(self.name, line_of(data, exc.start), NOT_UTF8) from None
+
+    def head(self, n: int = _HEAD) -> bytes:
+        """The first ``n`` bytes (gunzipped), without reading the whole file."""
+        if self._data is not None:
+            return self._data[:n]
+        if self.gzipped:
+            try:
+                with gzip.open(self.path, "rb") as fh:
+                    return fh.read(n)
+            except (OSError, EOFError, zlib.error):
+                return self.data()[:n]
+        with open(self.path, "rb") as fh:
+            return fh.read(n)
+
+    def open(self) -> IO[bytes]:
+        """A binary stream of the (gunzipped) content, for readers that stream.
+
+        The stream does not drop a BOM; a gzip stream cut short raises ``EOFError``
+        when its end is reached (readers turn that into an ``InputError`` with the
+        line it stopped in).
+        """
+        if self._data is not None:
+            return io.BytesIO(self._data)
+        if self.gzipped:
+            return gzip.GzipFile(self.path, "rb")  # type: ignore[return-value]
+        return open(self.path, "rb")
+
+    def handle(self) -> Path | IO[bytes]:
+        """What polars' readers take: the path, or the gunzipped bytes without a BOM."""
+        if not self.gzipped and self.head(3) != _BOM:
+            return self.path
+        return io.BytesIO(self.data().removeprefix(_BOM))
+
+    def is_blank(self) -> bool:
+        """True for a file of zero bytes or of nothing but blanks (and a BOM)."""
+        head = self.head()
+        return len(head) < _HEAD and not head.removeprefix(_BOM).strip()
+
+    def size(self) -> int:
+        """The file's size on disk in bytes (compressed, for a gzip file)."""
+        return self.path.stat().st_size
+
+    def mtime(self) -> float:
+        """The file's modification time, epoch seconds."""
+        return self.path.stat().st_mtime
+
+    def warn(self, message: str) -> None:
+        """Warn about this input (:func:`perflab.errors.warn_input`) and remember it."""
+        self.reported = True
+        warn_input(self.name, message)
+
+    def finish(self, frame: pl.DataFrame, empty: str, *, what: str = "samples") -> pl.DataFrame:
+        """End a read: warn once for skipped lines, and once for a file that gave nothing.
+
+        ``empty`` says why a non-blank file gave no row (it is not said again when a
+        warning about dropped rows has already been given); the warning reads
+        ``"no <what>: <empty>"``.
+        """
+        self.bad.finish()
+        if frame.height == 0 and not (self.bad.count or self.reported or self.is_blank()):
+            warn_input(self.name, f"no {what}: {empty}")
+        return frame
+
+
+def line_of(data: bytes, offset: int) -> int:
+    """The 1-based line holding byte ``offset`` of ``data``.
+
+    Examples
+    --------
+    >>> line_of(b"a\\nb\\nc", 2)
+    2
+    """
+    return data.count(b"\n", 0, offset) + 1
+
+
+def no_line(i: int) -> int | None:
+    """A :data:`Where` for sources without lines (Parquet): always None."""
+    return None
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (polars' run on for pages)."""
+    return str(exc).strip().split("\n")[0]
+
+
+def drop_bad(
+    frame: pl.DataFrame, mask: pl.Series, bad: BadLines, where: Where, why: Callable[[int], str]
+) -> pl.DataFrame:
+    """Drop the rows where ``mask`` is true, reporting them through ``bad``.
+
+    Only the first few bad rows are described (``where`` gives a row's line, ``why``
+    its reason); in raise mode the first one raises.
+
+    Examples
+    --------
+    >>> from perflab.errors import BadLines
+    >>> bad = BadLines("t.csv", "skip")
+    >>> df = pl.DataFrame({"x": [1, None, 3]})
+    >>> drop_bad(df, df["x"].is_null(), bad, lambda i: i + 2, lambda i: "no x").height, bad.count
+    (2, 1)
+    """
+    mask = mask.fill_null(False)
+    n = int(mask.sum())
+    if not n:
+        return frame
+    shown = mask.arg_true().head(1 if bad.mode == "raise" else 3).to_list()
+    for i in shown:
+        line = where(i)
+        reason = why(i) if line is not None else f"row {i + 1}: {why(i)}"
+        bad.add(line, reason)
+    bad.more(n - len(shown))
+    return frame.filter(~mask)
+
+
+def drop_blank_rows(raw: pl.DataFrame, where: Where) -> tuple[pl.DataFrame, Where]:
+    """Drop all-null rows (blank lines), keeping row → line numbering right.
+
+    Examples
+    --------
+    >>> df, where = drop_blank_rows(pl.DataFrame({"a": ["1", None, "3"]}), lambda i: i + 2)
+    >>> df.height, where(1)
+    (2, 4)
+    """
+    blank = raw.select(pl.all_horizontal(pl.all().is_null())).to_series()
+    if not blank.any():
+        return raw, where
+    rows = (~blank).arg_true()
+    return raw.filter(~blank), lambda i: where(int(rows[i]))
+
+
+def parse_numbers(raw: pl.Series, *, what: str = "frame") -> pl.Series:
+    """Any column of numbers (text, ints, floats) → Float64, null where not a number.
+
+    Text is cast as it is, then with surrounding blanks stripped; ``"NaN"`` and
+    ``"inf"`` become NaN and infinity (a reader decides whether they are allowed).
+
+    Raises
+    ------
+    SchemaError
+        A column of another type (a list, a boolean …), naming the column.
+
+    Examples
+    --------
+    >>> parse_numbers(pl.Series("v", ["1.5", " 2 ", "n/a"])).to_list()
+    [1.5, 2.0, None]
+    """
+    dt = raw.dtype
+    if dt == pl.String:
+        vals = raw.cast(pl.Float64, strict=False)
+        retry = vals.is_null() & raw.is_not_null()
+        if retry.any():
+            idx = retry.arg_true()
+            vals = vals.scatter(
+                idx, raw.gather(idx).str.strip_chars().cast(pl.Float64, strict=False)
+            )
+        return vals
+    if dt.is_numeric() or dt == pl.Null:
+        return raw.cast(pl.Float64)
+    raise SchemaError(what, mistyped=[(raw.name, "number", str(dt))])
+
+
+# ---------------------------------------------------------------------------------------
+# tables read as text
+
+
+def load_csv(src: Source, sep: str = ",") -> tuple[pl.DataFrame, Where]:
+    """Read a CSV/TSV file with every column as String; rows map to lines ``i + 2``.
+
+    Lines that are not UTF-8, whose field count differs from the header's or that the
+    csv module rejects go through ``src.bad`` (raise, or skip and count) and the
+    rest is read; the returned :data:`Where` then skips them.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
+    >>> _ = p.write_text("a,b\\n1,2\\n4,5\\n")
+    >>> df, where = load_csv(Source(p))
+    >>> df["a"].to_list(), where(1)
+    (['1', '4'], 3)
+    """
+    try:
+        raw = pl.read_csv(src.handle(), separator=sep, infer_schema=False, raise_if_empty=False)
+        return raw, _header_plus_one
+    except pl.exceptions.PolarsError as exc:
+        first_error = first_line(exc)
+    data = src.data()
+    bad = src.bad
+    problems = _csv_problems(data, sep)
+    if not problems:
+        raise InputError(src.name, None, f"cannot read as CSV: {first_error}")
+    for line, reason in problems[: 1 if bad.mode == "raise" else 3]:
+        bad.add(line, reason)
+    bad.more(len(problems) - min(3, len(problems)))
+    skip = {line for line, _ in problems}
+    lines = data.split(b"\n")
+    kept = [i + 1 for i in range(len(lines)) if i + 1 not in skip]
+    body = b"\n".join(lines[k - 1] for k in kept)
+    try:
+        raw = pl.read_csv(io.BytesIO(body), separator=sep, infer_schema=False)
+    except pl.exceptions.PolarsError as exc:
+        raise InputError(src.name, None, f"cannot read as CSV: {first_line(exc)}") from None
+    return raw, lambda i: kept[i + 1] if i + 1 < len(kept) else None
+
+
+def _header_plus_one(i: int) -> int | None:
+    return i + 2
+
+
+def _csv_problems(data: bytes, sep: str) -> list[tuple[int, str]]:
+    """Lines that are not UTF-8, whose field count differs from the header's, or that the
+    csv module rejects."""
+    problems: list[tuple[int, str]] = []
+    lines = data.split(b"\n")
+    for n, ln in enumerate(lines, start=1):
+        try:
+            ln.decode("utf-8")
+        except UnicodeDecodeError:
+            problems.append((n, NOT_UTF8))
+    if problems:
+        # Undecodable lines are reported; the rest is checked with them blanked out.
+        skip = {n for n, _ in problems}
+        data = b"\n".join(b"" if i + 1 in skip else ln for i, ln in enumerate(lines))
+    text = data.decode("utf-8-sig")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, strict=True)
+    width = None
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            problems.append((reader.line_num, f"malformed CSV: {exc}"))
+            break
+        if width is None:
+            width = len(row)
+        elif row and len(row) != width:
+            problems.append((reader.line_num, f"{len(row)} fields where the header has {width}"))
+    return sorted(problems)
+
+
+def load_ndjson(src: Source) -> tuple[pl.DataFrame, Where]:
+    """Read JSON lines with every field as String (numbers keep their JSON text).
+
+    Rows map to physical lines (blank lines are skipped, not counted as rows). Lines
+    that are not JSON objects go through ``src.bad``.
+    """
+    physical: list[int] = []
+
+    def nonblank_lines() -> list[int]:
+        if not physical:
+            physical.extend(i + 1 for i, ln in enumerate(src.data().split(b"\n")) if ln.strip())
+        return physical
+
+    try:
+        keys = pl.scan_ndjson(src.handle(), infer_schema_length=None).collect_schema().names()
+        raw = pl.read_ndjson(src.handle(), schema=dict.fromkeys(keys, pl.String))
+        return raw, lambda i: nonblank_lines()[i]
+    except pl.exceptions.PolarsError as exc:
+        first_error = first_line(exc)
+    # Error path only: find the lines that are not JSON objects.
+    good: list[bytes] = []
+    kept: list[int] = []
+    for n, ln in enumerate(src.data().split(b"\n"), start=1):
+        if not ln.strip():
+            continue
+        try:
+            ok = isinstance(json.loads(ln, parse_constant=_reject_constant), dict)
+            reason = "not a JSON object"
+        except UnicodeDecodeError:
+            ok, reason = False, NOT_UTF8
+        except ValueError as err:
+            ok, reason = False, f"not valid JSON: {err}"
+        if ok:
+            good.append(ln)
+            kept.append(n)
+        else:
+            src.bad.add(n, reason)
+    body = b"\n".join(good)
+    if not body:
+        return pl.DataFrame(), no_line
+    try:
+        keys = pl.scan_ndjson(io.BytesIO(body), infer_schema_length=None).collect_schema().names()
+        raw = pl.read_ndjson(io.BytesIO(body), schema=dict.fromkeys(keys, pl.String))
+    except pl.exceptions.PolarsError:
+        raise InputError(src.name, None, f"cannot read as JSON lines: {first_error}") from None
+    return raw, lambda i: kept[i]
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
