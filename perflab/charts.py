@@ -283,8 +283,12 @@ class Table:
                 cells.append(f'<td style="text-align:{align}">{text}</td>')
             rows.append("<tr>" + "".join(cells) + "</tr>")
         more = self.df.height - self.max_rows
+        width = max(1, self.df.width)
         foot = (
-            f"<caption style='caption-side:bottom'>… {more} more rows</caption>" if more > 0 else ""
+            f'<tfoot><tr><td colspan="{width}" style="text-align:left">… {more} more rows'
+            "</td></tr></tfoot>"
+            if more > 0
+            else ""
         )
         cap = f"<caption>{html.escape(self.caption)}</caption>" if self.caption else ""
         return (

@@ -20,6 +20,7 @@ from numpy in the last bit.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import polars as pl
 
@@ -82,7 +83,8 @@ def group_stats(
     polars.DataFrame
         ``keys…``, ``window_start`` (with ``every``), ``carry…``, ``count`` (u32),
         ``mean``, ``min``, ``max``, ``std``, then one f64 column per quantile; sorted
-        by the keys (and window), nulls last.
+        by the keys (and window), nulls last. No rows in, no rows out (also without
+        keys).
 
     Examples
     --------
@@ -100,6 +102,16 @@ def group_stats(
     """
     keys = list(keys)
     stats = stat_columns(quantiles)
+    if frame.height == 0:
+        window = {"window_start": frame.schema[time]} if every is not None else {}
+        schema: dict[str, Any] = {
+            **{k: frame.schema[k] for k in keys},
+            **window,
+            **{c: frame.schema[c] for c in carry},
+            "count": pl.UInt32,
+            **dict.fromkeys(stats[1:], pl.Float64),
+        }
+        return pl.DataFrame(schema=schema)
     if frame.height >= kernels.KERNEL_MIN_ROWS and kernels.available():
         return _by_kernels(frame, keys, value, every, time, list(carry), quantiles)
     lf = frame.lazy()
@@ -141,7 +153,8 @@ def _by_kernels(
         key_exprs.append(pl.col(time).dt.truncate(every))
     values = frame.get_column(value).cast(pl.Float64).to_numpy()
     first_row, stats_array = kernels.kernel_group_stats(frame, key_exprs, values, quantiles)
-    firsts = frame.select(*by, *([time] if every is not None else []), *carry)[first_row]
+    picked = [*by, *([time] if every is not None else []), *carry]
+    firsts = frame.select(picked)[first_row] if picked else pl.DataFrame()
     keys = list(by)
     if every is not None:
         firsts = firsts.with_columns(pl.col(time).dt.truncate(every).alias("window_start"))

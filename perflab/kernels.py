@@ -349,6 +349,8 @@ def kernel_group_stats(
     """
     if not available():  # pragma: no cover - numba is a dependency
         raise RuntimeError("numba is not installed")
+    if frame.height == 0:
+        return np.empty(0, np.int64), np.empty((0, 5 + len(quantiles)), np.float64)
     h1, h2 = _hash_keys(frame, keys)
     threads = max(1, min(pl.thread_pool_size(), os.cpu_count() or 1))
     chunks = _split(frame.height, threads)

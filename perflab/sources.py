@@ -60,6 +60,7 @@ NOT_UTF8 = "not UTF-8 text (re-save the file as UTF-8; Excel calls it 'CSV UTF-8
 _GZIP_MAGIC = b"\x1f\x8b"
 _BOM = b"\xef\xbb\xbf"
 _HEAD = 4096
+_BLANK_PROBE = 1 << 20
 
 
 class Source:
@@ -182,9 +183,13 @@ class Source:
         return io.BytesIO(self.data().removeprefix(_BOM))
 
     def is_blank(self) -> bool:
-        """True for a file of zero bytes or of nothing but blanks (and a BOM)."""
-        head = self.head()
-        return len(head) < _HEAD and not head.removeprefix(_BOM).strip()
+        """True for a file of zero bytes or of nothing but blanks (and a BOM).
+
+        Up to 1 MiB of blanks is looked at; a bigger file of nothing but blanks is not
+        called blank (its reader then says it found nothing).
+        """
+        head = self.head(_BLANK_PROBE)
+        return len(head) < _BLANK_PROBE and not head.removeprefix(_BOM).strip()
 
     def size(self) -> int:
         """The file's size on disk in bytes (compressed, for a gzip file)."""
@@ -316,9 +321,12 @@ def parse_numbers(raw: pl.Series, *, what: str = "frame") -> pl.Series:
 def load_csv(src: Source, sep: str = ",") -> tuple[pl.DataFrame, Where]:
     """Read a CSV/TSV file with every column as String; rows map to lines ``i + 2``.
 
-    Lines that are not UTF-8, whose field count differs from the header's or that the
-    csv module rejects go through ``src.bad`` (raise, or skip and count) and the
-    rest is read; the returned :data:`Where` then skips them.
+    Lines that are not UTF-8, that have more fields than the header or that the csv
+    module rejects go through ``src.bad`` (raise, or skip and count) and the rest is
+    read; the returned :data:`Where` then skips them. A line with *fewer* fields than
+    the header is read with nulls for the missing ones (polars pads it), unless another
+    line sent the read down the slow path, which reports it: a reader that needs the
+    missing fields then reports the row as missing a value.
 
     Examples
     --------
@@ -390,7 +398,10 @@ def _csv_problems(data: bytes, sep: str) -> list[tuple[int, str]]:
 
 
 def load_ndjson(src: Source) -> tuple[pl.DataFrame, Where]:
-    """Read JSON lines with every field as String (numbers keep their JSON text).
+    """Read JSON lines with every field as String.
+
+    A JSON number becomes the text polars writes for it (``1.10`` → ``"1.1"``,
+    ``1e3`` → ``"1000"``): a value that must keep its exact text must be a JSON string.
 
     Rows map to physical lines (blank lines are skipped, not counted as rows). Lines
     that are not JSON objects go through ``src.bad``.
@@ -411,7 +422,7 @@ def load_ndjson(src: Source) -> tuple[pl.DataFrame, Where]:
     # Error path only: find the lines that are not JSON objects.
     good: list[bytes] = []
     kept: list[int] = []
-    for n, ln in enumerate(src.data().split(b"\n"), start=1):
+    for n, ln in enumerate(src.data().removeprefix(_BOM).split(b"\n"), start=1):
         if not ln.strip():
             continue
         try:

@@ -46,7 +46,7 @@ __all__ = [
     "parse_times",
 ]
 
-At = datetime | date | str | float | int | np.datetime64
+At = datetime | date | str | float | int | np.integer | np.floating | np.datetime64
 """What :func:`instant` accepts."""
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -110,7 +110,14 @@ def instant(value: At, *, what: str = "time", numbers: Literal["s", "ns"] = "s")
         return EPOCH + timedelta(microseconds=int(value.astype("datetime64[us]").astype(np.int64)))
     if isinstance(value, int | float | np.integer | np.floating):
         us = _number_us(value, numbers, what)
-        return EPOCH + timedelta(microseconds=us)
+        try:
+            return EPOCH + timedelta(microseconds=us)
+        except OverflowError:
+            unit = "nanoseconds" if numbers == "ns" else "seconds"
+            raise ParameterError(
+                f"{what}: {value!r} is out of range as epoch {unit}"
+                + (" (milliseconds? divide by 1000)" if numbers == "s" else "")
+            ) from None
     if isinstance(value, str):
         parsed, _ = parse_time_strings(pl.Series([value.strip()]))
         if parsed.null_count():
@@ -214,9 +221,11 @@ def epoch_column_us(x: pl.Series) -> pl.Series:
     >>> epoch_column_us(pl.Series([1_700_000_000, 1_700_000_000_000])).to_list()  # s, ms
     [1700000000000000, 1700000000000000]
     """
-    a = x.abs()
     if x.dtype.is_integer():
-        x = x.cast(pl.Int64)
+        # Int64 (out-of-range UInt64 become null); the int64 minimum is pandas' NaT
+        x = x.cast(pl.Int64, strict=False)
+        x = pl.select(pl.when(x != -(2**63)).then(x)).to_series()
+        a = x.abs()
         out = (
             pl.select(
                 pl.when(a < 10**11)
@@ -232,6 +241,7 @@ def epoch_column_us(x: pl.Series) -> pl.Series:
         )
     else:
         x = x.cast(pl.Float64)
+        a = x.abs()
         scaled = pl.select(
             pl.when(x.is_nan() | x.is_infinite())
             .then(None)

@@ -156,7 +156,10 @@ def compare_bars(
     3
     """
     df = series_label(as_frame(comparison), by).select("series", change, low, high, "verdict")
-    y = alt.Y("series:N", title=None, sort="-x")
+    # An explicit order: a sort by "-x" would differ between the bar and the CI layers,
+    # and Vega-Lite then falls back to sorting the names.
+    order = df.sort(change, descending=True, nulls_last=True).get_column("series").to_list()
+    y = alt.Y("series:N", title=None, sort=order)
     color = alt.Color(
         "verdict:N",
         scale=alt.Scale(

@@ -29,7 +29,8 @@ Columns ``name``, ``value``, ``unit``, ``timestamp`` are required (``unit`` may 
 when ``unit=`` is given; ``unit=`` also fills empty cells). A table without a
 ``timestamp`` column may call it ``time`` or ``ts`` (one of them, not both; no other
 name is guessed). Every other column becomes a String tag, exactly as the file writes
-it (``01`` stays ``"01"``; a JSON number keeps its JSON text). A header naming a column
+it (``01`` stays ``"01"``; a JSON number becomes its shortest text, ``1.10`` →
+``"1.1"``: quote a tag in JSON to keep it exactly). A header naming a column
 twice is an error. Timestamps may be
 
 * ISO-8601 strings with an offset (``Z``, ``+02:00``, ``+0200``), converted to UTC —

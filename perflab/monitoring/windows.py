@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
 from perflab.errors import ParameterError
@@ -47,7 +48,7 @@ def split_windows(
     frame = metrics_frame(df)
     if frame.height == 0:
         raise ParameterError("cannot choose comparison windows on an empty frame")
-    if hours <= 0:
+    if not math.isfinite(hours) or hours <= 0:
         raise ParameterError(f"hours must be positive, not {hours}")
     width = timedelta(hours=hours)
     last = frame.get_column("timestamp").max()
