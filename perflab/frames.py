@@ -112,6 +112,43 @@ class Schema:
             return pl.DataFrame(schema=schema)
         return pl.DataFrame(data, schema=schema, orient="row")
 
+    def conform(
+        self,
+        df: pl.DataFrame,
+        *,
+        required: Sequence[str] = (),
+        defaults: Mapping[str, Any] | None = None,
+    ) -> pl.DataFrame:
+        """``df`` with this schema's columns: ``required`` ones must be there, the others
+        are added (``defaults[column]`` or null) and every one is cast.
+
+        For functions that accept a user's partial frame: they name what they cannot
+        do without, and get the full canonical frame.
+
+        Raises
+        ------
+        SchemaError
+            A ``required`` column is missing, or a column cannot be cast.
+
+        Examples
+        --------
+        >>> s = Schema("demo", {"query": pl.String, "calls": pl.Int64, "ms": pl.Float64})
+        >>> s.conform(pl.DataFrame({"query": ["x"]}), required=["query"],
+        ...           defaults={"calls": 1}).row(0)
+        ('x', 1, None)
+        """
+        missing = [c for c in required if c not in df.columns]
+        if missing:
+            raise SchemaError(self.name, missing=missing)
+        defaults = defaults or {}
+        absent = [c for c in self.columns if c not in df.columns]
+        if absent:
+            df = df.with_columns(pl.lit(defaults.get(c), self.columns[c]).alias(c) for c in absent)
+        present = [c for c in defaults if c in df.columns and c not in absent]
+        if present:
+            df = df.with_columns(pl.col(c).fill_null(defaults[c]) for c in present)
+        return self.validate(df)
+
     def subset(self, *columns: str) -> Schema:
         """The same schema requiring only ``columns`` (others allowed and kept).
 

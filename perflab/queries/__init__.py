@@ -1,0 +1,90 @@
+"""Query optimization: database logs to ranked, validated query fixes.
+
+Readers (:func:`read_postgres_log`, :func:`read_postgres_csvlog`,
+:func:`read_postgres_jsonlog`, :func:`read_postgres`, :func:`read_mysql_slow_log`,
+:func:`read_pg_stat_statements`) give the canonical statement frame (:data:`STATEMENTS`)
+and, for PostgreSQL, its events (:data:`EVENTS`). :func:`fingerprint` groups statements
+into patterns; :func:`query_patterns` is the workload table; :func:`analyze_queries`,
+:func:`detect_n_plus_one`, :func:`explain_findings` and :func:`recommend_indexes` find
+what to fix; :func:`top_recommendations` ranks it all. :func:`digest` builds the pattern
+table of a log of any size in flat memory. :mod:`perflab.queries.live` talks to a
+running PostgreSQL (``pg_stat_statements``, EXPLAIN, HypoPG). Every frame's columns are
+in :mod:`perflab.queries.schema`; the notebook's charts in :mod:`perflab.queries.charts`.
+"""
+
+from perflab.queries.analyze import analyze_queries, analyze_query, schema_from_sql
+from perflab.queries.digest import Digest, digest
+from perflab.queries.explain import explain_findings, load_plan
+from perflab.queries.fingerprint import fingerprint, with_fingerprints
+from perflab.queries.indexes import Index, existing_indexes_from_sql, recommend_indexes
+from perflab.queries.patterns import detect_slow_queries, query_patterns, statements_frame
+from perflab.queries.read import (
+    PostgresLog,
+    iter_postgres,
+    read_log,
+    read_mysql_slow_log,
+    read_pg_stat_statements,
+    read_postgres,
+    read_postgres_csvlog,
+    read_postgres_jsonlog,
+    read_postgres_log,
+    sniff_format,
+)
+from perflab.queries.rules import top_recommendations
+from perflab.queries.schema import (
+    EVENTS,
+    FINDINGS,
+    INDEX_CANDIDATES,
+    N_PLUS_ONE,
+    PATTERNS,
+    PLAN_FINDINGS,
+    SLOW,
+    STATEMENTS,
+)
+from perflab.queries.workload import (
+    detect_n_plus_one,
+    error_rates,
+    lock_waits,
+    temp_file_producers,
+)
+
+__all__ = [
+    "EVENTS",
+    "FINDINGS",
+    "INDEX_CANDIDATES",
+    "N_PLUS_ONE",
+    "PATTERNS",
+    "PLAN_FINDINGS",
+    "SLOW",
+    "STATEMENTS",
+    "Digest",
+    "Index",
+    "PostgresLog",
+    "analyze_queries",
+    "analyze_query",
+    "detect_n_plus_one",
+    "detect_slow_queries",
+    "digest",
+    "error_rates",
+    "existing_indexes_from_sql",
+    "explain_findings",
+    "fingerprint",
+    "iter_postgres",
+    "load_plan",
+    "lock_waits",
+    "query_patterns",
+    "read_log",
+    "read_mysql_slow_log",
+    "read_pg_stat_statements",
+    "read_postgres",
+    "read_postgres_csvlog",
+    "read_postgres_jsonlog",
+    "read_postgres_log",
+    "recommend_indexes",
+    "schema_from_sql",
+    "sniff_format",
+    "statements_frame",
+    "temp_file_producers",
+    "top_recommendations",
+    "with_fingerprints",
+]
