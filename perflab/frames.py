@@ -18,7 +18,15 @@ import polars as pl
 
 from perflab.errors import InputError, ParameterError, SchemaError
 
-__all__ = ["UTC_DATETIME", "FrameLike", "Schema", "as_frame", "group_keys", "write_atomic"]
+__all__ = [
+    "UTC_DATETIME",
+    "FrameLike",
+    "Schema",
+    "as_frame",
+    "compact",
+    "group_keys",
+    "write_atomic",
+]
 
 FrameLike = Any
 """Anything :func:`as_frame` accepts: polars (eager or lazy), pandas, pyarrow,
@@ -321,6 +329,34 @@ def _read_path(path: Path, *, text: bool = False) -> pl.DataFrame:
     except pl.exceptions.PolarsError as exc:
         raise InputError(str(path), None, f"cannot read as {suffix[1:]}: {exc}") from exc
     raise InputError(str(path), None, f"unknown file type {suffix!r}")
+
+
+def compact(df: pl.DataFrame) -> pl.DataFrame:
+    """A copy of ``df`` whose strings own their bytes.
+
+    A polars string column cut from a bigger frame (``filter``, ``head``, a group's
+    ``first``) is a set of views into the bigger frame's buffers, and keeps them all
+    alive: a reader that streams a log block by block and keeps a few rows of each
+    block would hold every block. The copy goes through Arrow IPC in the oldest
+    format, whose strings are contiguous.
+
+    Examples
+    --------
+    >>> block = pl.DataFrame({"line": [f"{i} " + "x" * 100 for i in range(10_000)]})
+    >>> kept = compact(block.head(2))
+    >>> kept.equals(block.head(2))
+    True
+    """
+    import io
+
+    if not any(dt in (pl.String, pl.Binary) for dt in df.dtypes) and not any(
+        isinstance(dt, pl.List | pl.Struct | pl.Array) for dt in df.dtypes
+    ):
+        return df
+    buf = io.BytesIO()
+    df.write_ipc(buf, compat_level=pl.CompatLevel.oldest())
+    buf.seek(0)
+    return pl.read_ipc(buf)
 
 
 def write_atomic(

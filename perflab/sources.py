@@ -28,7 +28,7 @@ import io
 import json
 import os
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -175,6 +175,44 @@ class Source:
         if self.gzipped:
             return gzip.GzipFile(self.path, "rb")  # type: ignore[return-value]
         return open(self.path, "rb")
+
+    def chunks(self, size: int = 8 << 20) -> Iterator[bytes]:
+        """The (gunzipped) content in chunks of about ``size`` bytes, for streaming readers.
+
+        A gzip stream cut short ends the chunks after the last whole line read; the loss
+        goes through :attr:`bad` (raise names the line it stops in; skip counts it).
+        """
+        if not self.gzipped:  # a plain file cannot be cut short mid-stream
+            with self.open() as stream:
+                while piece := stream.read(size):
+                    yield piece
+            return
+        lines = 0
+        with self.open() as stream:
+            read = getattr(stream, "read1", stream.read)
+            while True:
+                buf = bytearray()
+                try:
+                    while len(buf) < size:
+                        piece = read(size - len(buf))
+                        if not piece:
+                            break
+                        buf += piece
+                except (EOFError, OSError, zlib.error) as exc:
+                    whole = bytes(buf[: buf.rfind(b"\n") + 1])
+                    if whole:
+                        yield whole
+                    line = lines + whole.count(b"\n") + 1
+                    then = "; the lines before it are read" if self.bad.mode == "skip" else ""
+                    hint = "" if then else " (errors='skip' reads the lines before it)"
+                    self.bad.add(
+                        line, f"gzip data cut short: the file is truncated ({exc}){then}{hint}"
+                    )
+                    return
+                if not buf:
+                    return
+                lines += buf.count(b"\n")
+                yield bytes(buf)
 
     def handle(self) -> Path | IO[bytes]:
         """What polars' readers take: the path, or the gunzipped bytes without a BOM."""
@@ -339,6 +377,8 @@ def load_csv(src: Source, sep: str = ",") -> tuple[pl.DataFrame, Where]:
     """
     try:
         raw = pl.read_csv(src.handle(), separator=sep, infer_schema=False, raise_if_empty=False)
+        if any("\ufffd" in c or '""' in c for c in raw.columns):
+            raw.columns = _header(src, sep)
         return raw, _header_plus_one
     except pl.exceptions.PolarsError as exc:
         first_error = first_line(exc)
@@ -365,6 +405,19 @@ def _header_plus_one(i: int) -> int | None:
     return i + 2
 
 
+def _header(src: Source, sep: str) -> list[str]:
+    """The header's names as the csv module reads them: polars reads a header that is
+    not UTF-8 lossily (an InputError here: a header cannot be skipped) and keeps the
+    doubled quotes of a quoted name (pola-rs/polars#20294)."""
+    with src.open() as fh:
+        header = fh.readline().removeprefix(_BOM)
+    try:
+        text = header.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(src.name, 1, f"header: {NOT_UTF8}") from None
+    return next(csv.reader([text.rstrip("\r\n")], delimiter=sep))
+
+
 def _csv_problems(data: bytes, sep: str) -> list[tuple[int, str]]:
     """Lines that are not UTF-8, whose field count differs from the header's, or that the
     csv module rejects."""
@@ -379,21 +432,28 @@ def _csv_problems(data: bytes, sep: str) -> list[tuple[int, str]]:
         # Undecodable lines are reported; the rest is checked with them blanked out.
         skip = {n for n, _ in problems}
         data = b"\n".join(b"" if i + 1 in skip else ln for i, ln in enumerate(lines))
-    text = data.decode("utf-8-sig")
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, strict=True)
+    text = data.decode("utf-8-sig").split("\n")
     width = None
-    while True:
+    base = 0  # lines before the reader's start
+    while base < len(text):
+        rest = io.StringIO("\n".join(text[base:]), newline="")
+        reader = csv.reader(rest, delimiter=sep, strict=True)
+        for_row = 0  # the line the record being read starts on
         try:
-            row = next(reader)
-        except StopIteration:
+            for row in reader:
+                if width is None:
+                    width = len(row)
+                elif row and len(row) != width:
+                    at = base + reader.line_num
+                    problems.append((at, f"{len(row)} fields where the header has {width}"))
+                for_row = reader.line_num
             break
         except csv.Error as exc:
-            problems.append((reader.line_num, f"malformed CSV: {exc}"))
-            break
-        if width is None:
-            width = len(row)
-        elif row and len(row) != width:
-            problems.append((reader.line_num, f"{len(row)} fields where the header has {width}"))
+            # a quote left open runs to the end of the file: blame the line it opened on,
+            # and read on from the line after it
+            at = base + for_row + 1
+            problems.append((at, f"malformed CSV: {exc}"))
+            base = at
     return sorted(problems)
 
 

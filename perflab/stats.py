@@ -34,8 +34,6 @@ from typing import Any, Final, Literal, overload
 
 import numpy as np
 import polars as pl
-from scipy import special
-from scipy import stats as _sstats
 
 from perflab.errors import ParameterError
 
@@ -565,6 +563,8 @@ def normal_ratio_ci(
         return ConfidenceInterval(math.nan, math.nan, math.nan, confidence)
     ratio = est_c / est_b
     se_ratio = math.hypot(se_c, ratio * se_b) / abs(est_b)  # delta method
+    from scipy import special  # imported here: scipy.stats costs ~0.8 s to import
+
     spread = float(-special.ndtri(alpha / 2)) * se_ratio
     if not math.isfinite(spread):
         return ConfidenceInterval(ratio, math.nan, math.nan, confidence)
@@ -624,6 +624,8 @@ def mann_whitney(a: Any, b: Any) -> MannWhitney:
     """
     x = _as_sample(a, "first sample")
     y = _as_sample(b, "second sample")
+    from scipy import stats as _sstats
+
     res = _sstats.mannwhitneyu(x, y, alternative="two-sided")
     p = float(res.pvalue)
     return MannWhitney(u=float(res.statistic), pvalue=1.0 if math.isnan(p) else p)
@@ -707,6 +709,8 @@ def theil_sen(x: Any, y: Any, *, confidence: float = 0.95) -> TheilSen:
     # Sen's ranks in the full set of pairs with different x.
     _, xcounts = np.unique(xs, return_counts=True)
     nt = n * (n - 1) // 2 - int(np.sum(xcounts * (xcounts - 1) // 2))
+    from scipy import special
+
     z = special.ndtri((1.0 - confidence) / 2.0)
     sigsq = (n * (n - 1) * (2 * n + 5) - _repeat_term(xs) - _repeat_term(ys)) / 18.0
     if sigsq < 0:  # so many ties that Sen's variance fails: no interval (as scipy)

@@ -11,7 +11,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from perflab.errors import InputError, ParameterError, SchemaError
-from perflab.frames import UTC_DATETIME, Schema, as_frame, group_keys, write_atomic
+from perflab.frames import UTC_DATETIME, Schema, as_frame, compact, group_keys, write_atomic
 
 S = Schema(
     "demo",
@@ -309,3 +309,39 @@ def test_group_keys_names_the_missing_columns():
     assert err.value.missing == ["region", "zone"]
     assert err.value.what == "metrics"
     assert "'region', 'zone'" in str(err.value) and "tag columns" in str(err.value)
+
+
+# ---------------------------------------------------------------------------------------
+# compact: rows kept from a big frame do not keep the big frame alive
+
+
+def _bytes_held(s: pl.Series) -> int:
+    """Bytes of the Arrow buffers behind a string column (views keep their parent's)."""
+    arr = s.to_arrow(compat_level=pl.CompatLevel.newest())
+    return sum(buf.size for buf in arr.buffers() if buf is not None)
+
+
+def test_compact_lets_go_of_the_block_its_rows_were_cut_from() -> None:
+    block = pl.DataFrame({"line": [f"{i} " + "x" * 100 for i in range(100_000)], "n": 1})
+    kept = block.filter(pl.int_range(pl.len()) % 1000 == 0)
+    assert _bytes_held(kept["line"]) > 10_000_000  # the views pin all 10 MB
+    small = compact(kept)
+    assert small.equals(kept)
+    assert _bytes_held(small["line"]) < 50_000
+
+
+def test_compact_keeps_every_dtype_and_null() -> None:
+    df = pl.DataFrame(
+        {
+            "s": ["a" * 20, None, ""],
+            "b": [b"\x00\x01", None, b""],
+            "l": [["x" * 30], None, []],
+            "t": [{"k": "v" * 15}, None, {"k": None}],
+            "f": [1.5, None, float("nan")],
+        }
+    )
+    out = compact(df)
+    assert out.schema == df.schema
+    assert out.equals(df)
+    no_strings = pl.DataFrame({"n": [1, 2]})
+    assert compact(no_strings) is no_strings

@@ -414,11 +414,6 @@ def test_a_quote_left_open_at_the_end_is_the_last_line(tmp_path: Path) -> None:
     assert df.rows() == [("1", "2"), ("3", "4")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="package bug: a quote left open mid-file is blamed on the last line, and in "
-    "skip mode load_csv raises 'cannot read as CSV' instead of skipping it",
-)
 def test_a_quote_left_open_mid_file_names_its_line_and_skip_reads_the_rest(
     tmp_path: Path,
 ) -> None:
@@ -458,21 +453,12 @@ def test_a_short_row_is_read_with_nulls_when_no_other_line_is_bad(tmp_path: Path
     assert df.rows() == [("1", "2", "3"), ("4", "5", None)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="package bug: a header that is not UTF-8 is read lossily (U+FFFD in the column "
-    "name) instead of naming line 1",
-)
 def test_a_header_that_is_not_utf8_names_line_1(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="not UTF-8"):
+    with pytest.raises(InputError, match="not UTF-8") as info:
         load_csv(Source(write(tmp_path / "m.csv", b"name,h\xf4te\nx,a\n")))
+    assert info.value.line == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="polars keeps the doubled quotes of a quoted header name (pola-rs/polars#20294): "
-    '"a ""b""" becomes a ""b""',
-)
 def test_a_quoted_header_name_is_unescaped(tmp_path: Path) -> None:
     df, _ = load_csv(Source(write(tmp_path / "m.csv", b'"a ""b""",c\n1,2\n')))
     assert df.columns == ['a "b"', "c"]

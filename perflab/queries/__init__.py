@@ -12,12 +12,17 @@ running PostgreSQL (``pg_stat_statements``, EXPLAIN, HypoPG). Every frame's colu
 in :mod:`perflab.queries.schema`; the notebook's charts in :mod:`perflab.queries.charts`.
 """
 
-from perflab.queries.analyze import analyze_queries, analyze_query, schema_from_sql
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# What reading and digesting a log needs is imported now (``digest`` and
+# ``fingerprint`` are also the names of their modules: imported later, the module would
+# shadow the function); the analyses are imported on first use, so that a script that
+# only digests a log does not pay for them, numpy and the rules (0.4 s a process).
 from perflab.queries.digest import Digest, digest
-from perflab.queries.explain import explain_findings, load_plan
 from perflab.queries.fingerprint import fingerprint, with_fingerprints
-from perflab.queries.indexes import Index, existing_indexes_from_sql, recommend_indexes
-from perflab.queries.patterns import detect_slow_queries, query_patterns, statements_frame
 from perflab.queries.read import (
     PostgresLog,
     iter_postgres,
@@ -30,7 +35,6 @@ from perflab.queries.read import (
     read_postgres_log,
     sniff_format,
 )
-from perflab.queries.rules import top_recommendations
 from perflab.queries.schema import (
     EVENTS,
     FINDINGS,
@@ -41,12 +45,61 @@ from perflab.queries.schema import (
     SLOW,
     STATEMENTS,
 )
-from perflab.queries.workload import (
-    detect_n_plus_one,
-    error_rates,
-    lock_waits,
-    temp_file_producers,
-)
+
+if TYPE_CHECKING:
+    from perflab.queries.analyze import (
+        analyze_queries,
+        analyze_query,
+        schema_from_sql,
+        schema_from_statements,
+    )
+    from perflab.queries.explain import explain_findings, explain_plans, load_plan
+    from perflab.queries.indexes import Index, existing_indexes_from_sql, recommend_indexes
+    from perflab.queries.patterns import detect_slow_queries, query_patterns, statements_frame
+    from perflab.queries.rules import top_recommendations
+    from perflab.queries.workload import (
+        detect_n_plus_one,
+        error_rates,
+        lock_waits,
+        temp_file_producers,
+    )
+
+# name → the module that defines it, imported on first use
+_HOME = {
+    "Index": "indexes",
+    "analyze_queries": "analyze",
+    "analyze_query": "analyze",
+    "detect_n_plus_one": "workload",
+    "detect_slow_queries": "patterns",
+    "error_rates": "workload",
+    "existing_indexes_from_sql": "indexes",
+    "explain_findings": "explain",
+    "explain_plans": "explain",
+    "load_plan": "explain",
+    "lock_waits": "workload",
+    "query_patterns": "patterns",
+    "recommend_indexes": "indexes",
+    "schema_from_sql": "analyze",
+    "schema_from_statements": "analyze",
+    "statements_frame": "patterns",
+    "temp_file_producers": "workload",
+    "top_recommendations": "rules",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the module of a public name on first use."""
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "EVENTS",
@@ -68,6 +121,7 @@ __all__ = [
     "error_rates",
     "existing_indexes_from_sql",
     "explain_findings",
+    "explain_plans",
     "fingerprint",
     "iter_postgres",
     "load_plan",
@@ -82,6 +136,7 @@ __all__ = [
     "read_postgres_log",
     "recommend_indexes",
     "schema_from_sql",
+    "schema_from_statements",
     "sniff_format",
     "statements_frame",
     "temp_file_producers",

@@ -17,11 +17,13 @@ An event, as both servers write it::
 
 Server banners (``mysqld, Version: … started with:`` and the two lines after it) are
 skipped. The statement is every line after ``SET timestamp=…;`` up to the next
-header, without the ``;`` the server appends. ``timestamp`` is when the statement
-ended: MySQL 8's ``# Time`` (microseconds, UTC) when present, else ``SET timestamp``
-(the start, whole seconds, UTC) plus ``Query_time`` — MariaDB's ``# Time`` is local
-time without a zone, so it is not used. ``database`` comes from ``Schema:`` or the
-last ``use`` of the same thread. Prepared statements are logged with their values
+header, without the ``;`` the server appends (a statement without it was cut short:
+a bad line); ``# administrator command: …`` is the statement of an admin event.
+``timestamp`` is when the statement ended: MySQL 8's ``# Time`` (microseconds, UTC)
+when present, else ``SET timestamp`` (the start, whole seconds, UTC) plus ``Query_time`` — MariaDB's
+``# Time`` is local time without a zone, so it is not used. ``database`` comes from ``Schema:`` or
+the last ``use`` written before the event, by any thread (the server writes ``use`` when the
+database differs from the last one it wrote). Prepared statements are logged with their values
 inlined, so they fingerprint like any other statement.
 
 The MariaDB flag lines become extra columns: ``full_scan``, ``full_join``,
@@ -86,31 +88,22 @@ def iter_slow_log(src: Source) -> Iterator[pl.DataFrame]:
         return
     carry = b""
     line_no = 1
-    last_db: dict[int, str] = {}
-    stream = src.open()
-    try:
-        while True:
-            try:
-                raw = stream.read(_BLOCK)
-            except (EOFError, OSError) as exc:
-                raw = b""
-                src.bad.add(line_no + carry.count(b"\n"), f"the file is cut short ({exc})")
-            data = carry + raw
-            if not raw:
-                if data.strip():
-                    yield _parse(data, line_no, src, last_db)
-                return
-            cut = _last_start(data)
-            if cut is None:
-                carry = data
-                continue
-            block, carry = data[:cut], data[cut:]
-            frame = _parse(block, line_no, src, last_db)
-            line_no += block.count(b"\n")
-            if frame.height:
-                yield frame
-    finally:
-        stream.close()
+    last_db: list[str | None] = [None]  # the database in force at the end of a block
+    for raw in src.chunks(_BLOCK):
+        data = carry + raw
+        cut = _last_start(data) if len(raw) >= _BLOCK else None
+        if cut is None:
+            carry = data
+            continue
+        block, carry = data[:cut], data[cut:]
+        frame = _parse(block, line_no, src, last_db)
+        line_no += block.count(b"\n")
+        if frame.height:
+            yield frame
+    if carry.strip():
+        frame = _parse(carry, line_no, src, last_db)
+        if frame.height:
+            yield frame
 
 
 def _last_start(data: bytes) -> int | None:
@@ -126,7 +119,7 @@ def _last_start(data: bytes) -> int | None:
     return None
 
 
-def _parse(data: bytes, first_line: int, src: Source, last_db: dict[int, str]) -> pl.DataFrame:
+def _parse(data: bytes, first_line: int, src: Source, last_db: list[str | None]) -> pl.DataFrame:
     text = data.decode("utf-8", errors="replace").removeprefix("\ufeff")
     lines = (
         pl.DataFrame({"raw": [text]})
@@ -139,10 +132,17 @@ def _parse(data: bytes, first_line: int, src: Source, last_db: dict[int, str]) -
         )
     )
     raw = pl.col("raw")
+    # an event starts at "# Time:", or at "# User@Host:" when no "# Time:" line is before it
+    user_host = raw.str.starts_with("# User@Host: ")
+    time_line = raw.str.starts_with("# Time: ")
+    starts = time_line | (user_host & ~time_line.shift(1).fill_null(False))
     lines = lines.filter(~raw.str.contains(_BANNER)).with_columns(
-        raw.str.starts_with("# User@Host: ").cum_sum().alias("event"),
+        starts.cum_sum().alias("event"),
         raw.str.starts_with("SET timestamp=").alias("is_set"),
-        raw.str.starts_with("#").alias("is_header"),
+        # "# administrator command: Quit;" is the statement of an admin event
+        (raw.str.starts_with("#") & ~raw.str.starts_with("# administrator command: ")).alias(
+            "is_header"
+        ),
     )
     # statement lines: after the event's SET timestamp line and not a header
     lines = lines.with_columns(
@@ -188,8 +188,14 @@ def _parse(data: bytes, first_line: int, src: Source, last_db: dict[int, str]) -
     body = (
         events.filter(~pl.col("is_header") & (pl.col("after") > 0) & ~pl.col("is_set"))
         .group_by("event")
-        .agg(raw.str.join("\n").alias("query"))
-        .with_columns(pl.col("query").str.strip_chars_end().str.strip_suffix(";"))
+        .agg(raw.alias("query"))
+        .with_columns(pl.col("query").list.join("\n"))
+        .with_columns(pl.col("query").str.strip_chars_end())
+        .with_columns(
+            # the server ends every statement with ";": without it, the file was cut
+            (~pl.col("query").str.ends_with(";")).alias("_cut"),
+            pl.col("query").str.strip_suffix(";"),
+        )
     )
     out = (
         fields.join(uses, on="event", how="left")
@@ -247,6 +253,7 @@ def _check(out: pl.DataFrame, src: Source) -> pl.DataFrame:
     """Drop (and report) events without Query_time, statement or time."""
     no_query = pl.col("query").is_null() | (pl.col("query").str.strip_chars() == "")
     problems = [
+        (pl.col("_cut").fill_null(False), "a statement cut short (no ';' at its end)"),
         (pl.col("qt").is_null(), "an event without a '# Query_time:' line"),
         (no_query, "an event without a statement"),
         (
@@ -265,26 +272,18 @@ def _check(out: pl.DataFrame, src: Source) -> pl.DataFrame:
     return out
 
 
-def _databases(out: pl.DataFrame, last_db: dict[int, str]) -> pl.DataFrame:
-    """``Schema:`` where written, else the thread's last ``use`` (carried across blocks)."""
-    seeded = pl.DataFrame(
-        {"pid": list(last_db), "_seed": list(last_db.values())},
-        schema={"pid": pl.Int64, "_seed": pl.String},
-    )
-    out = out.join(seeded, on="pid", how="left").with_columns(
-        pl.coalesce("schema", "use_db").alias("_db")
-    )
-    out = out.with_columns(
-        pl.coalesce(pl.col("_db").forward_fill().over("pid"), pl.col("_seed")).alias("database")
-    )
-    for pid, db in (
-        out.filter(pl.col("database").is_not_null())
-        .group_by("pid")
-        .agg(pl.col("database").last())
-        .iter_rows()
-    ):
-        if pid is not None:
-            last_db[pid] = db
+def _databases(out: pl.DataFrame, last_db: list[str | None]) -> pl.DataFrame:
+    """``Schema:`` where written, else the last ``use`` written before the event.
+
+    The server writes ``use db;`` when the database differs from the last one written
+    to the log, by any thread (as pt-query-digest reads it), so a database is carried
+    from event to event, across blocks, not per thread.
+    """
+    used = pl.col("use_db").forward_fill().fill_null(pl.lit(last_db[0], pl.String))
+    out = out.with_columns(pl.coalesce("schema", used).alias("database"))
+    written = out.get_column("use_db").drop_nulls()
+    if written.len():
+        last_db[0] = written[-1]
     return out
 
 

@@ -44,18 +44,22 @@ _ENTRY: dict[str, Any] = {
 }
 ENTRY = pl.Schema(_ENTRY)
 
-_DURATION = (
-    r"(?s)^duration: (?P<ms>\d+(?:\.\d+)?) ms"
-    r"(?:  (?P<phase>statement|execute|parse|bind)(?: (?P<name>[^:]*))?: (?P<text>.*))?$"
+# The head of a statement's message, the statement text after it: "duration: 1.5 ms"
+# alone (the duration of the text logged before it), with "  statement: ",
+# "  parse|bind|execute <name>: ", or no duration and "statement: " / "execute <name>: "
+# (log_statement).
+_STATEMENT_HEAD = (
+    r"^(?P<head>duration: (?P<ms>[0-9]+(?:\.[0-9]+)?) ms"
+    r"(?:$|  (?P<phase>statement|execute|parse|bind)(?: (?P<name>[^:\n]*))?: )"
+    r"|(?P<logged>statement|execute)(?: (?P<lname>[^:\n]*))?: )"
 )
-_LOGGED = r"(?s)^(?:(?P<phase>statement)|(?P<ex>execute)(?: (?P<name>[^:]*))?): (?P<text>.*)$"
 _LOCK = (
     r"^process \d+ (?P<what>still waiting|acquired|avoided deadlock|detected deadlock while "
     r"waiting)(?: for)? (?P<object>.+?) after (?P<ms>\d+(?:\.\d+)?) ms"
 )
 _TEMP = r'^temporary file: path "(?P<path>[^"]*)", size (?P<size>\d+)'
 _VACUUM = r'^automatic (?P<what>(?:aggressive )?vacuum|analyze)[^"]* of table "(?P<table>[^"]+)"'
-_ELAPSED = r"elapsed: (?P<s>\d+(?:\.\d+)?) s"
+_ELAPSED = r"elapsed:? (?P<s>\d+(?:\.\d+)?) s"  # 9.6 wrote "elapsed 0.01 sec"
 _CHECKPOINT = r"^(?:checkpoint|restartpoint) complete: .*?total=(?P<s>\d+(?:\.\d+)?) s"
 _DISCONNECT = r"^disconnection: session time: (?P<h>\d+):(?P<m>\d+):(?P<s>\d+(?:\.\d+)?)"
 
@@ -135,6 +139,10 @@ def classify(entries: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     >>> s["query"].to_list(), s["duration_ms"].to_list(), ev["kind"].to_list()
     (['SELECT 1'], [1.5], ['error'])
     """
+    entries = entries.with_columns(  # the session id where known, else the process id
+        pl.coalesce(pl.col("session"), pl.col("pid").cast(pl.String)).alias("session"),
+        pl.when(pl.col("sqlstate") != "00000").then(pl.col("sqlstate")).alias("sqlstate"),
+    )
     logs = entries.filter(pl.col("level") == "LOG")
     return _statements(logs), _events(entries)
 
@@ -144,30 +152,24 @@ def classify(entries: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 
 def _statements(logs: pl.DataFrame) -> pl.DataFrame:
+    # Short anchored patterns and literal splits only: capturing the statement text with
+    # a regex would cost as much as all the rest.
     msg = pl.col("message")
-    dur = msg.str.extract_groups(_DURATION).alias("d")
-    logged = msg.str.extract_groups(_LOGGED).alias("g")
+    h = pl.col("h").struct
     rows = (
         logs.lazy()
-        .filter(msg.str.starts_with("duration: ") | msg.str.contains(r"^(?:statement|execute)"))
-        .with_columns(dur, logged)
+        .with_columns(msg.str.extract_groups(_STATEMENT_HEAD).alias("h"))
+        .filter(h.field("head").is_not_null())
         .with_columns(
-            pl.col("d").struct.field("ms").cast(pl.Float64).alias("ms"),
-            pl.coalesce(
-                pl.col("d").struct.field("phase"),
-                pl.col("g").struct.field("phase"),
-                pl.when(pl.col("g").struct.field("ex").is_not_null()).then(pl.lit("execute")),
-                pl.when(pl.col("d").struct.field("ms").is_not_null()).then(pl.lit("bare")),
-            ).alias("phase"),
-            pl.coalesce(pl.col("d").struct.field("name"), pl.col("g").struct.field("name")).alias(
-                "name"
-            ),
-            pl.coalesce(pl.col("d").struct.field("text"), pl.col("g").struct.field("text")).alias(
-                "text"
-            ),
+            h.field("ms").cast(pl.Float64).alias("ms"),
+            pl.coalesce(h.field("phase"), h.field("logged"), pl.lit("bare")).alias("phase"),
+            pl.coalesce(h.field("name"), h.field("lname")).alias("name"),
+            # the text is what follows the head (a bare duration has none)
+            pl.when(h.field("head").str.ends_with(": "))
+            .then(msg.str.slice(h.field("head").str.len_chars()))
+            .alias("text"),
         )
-        .filter(pl.col("phase").is_not_null())
-        .drop("d", "g")
+        .drop("h")
         .collect()
     )
     if rows.height == 0:
@@ -209,7 +211,9 @@ def _statements(logs: pl.DataFrame) -> pl.DataFrame:
             .otherwise(pl.lit("prepared"))
             .alias("protocol"),
             pl.when(pl.col("name") != "<unnamed>").then(pl.col("name")).alias("statement_name"),
-            pl.col("detail").str.extract(r"(?s)^parameters: (.*)$").alias("parameters"),
+            pl.when(pl.col("detail").str.starts_with("parameters: "))
+            .then(pl.col("detail").str.slice(len("parameters: ")))
+            .alias("parameters"),
             pl.lit(1, pl.Int64).alias("calls"),
             pl.lit(None, pl.Int64).alias("rows"),
             pl.lit(None, pl.Int64).alias("rows_examined"),
@@ -278,8 +282,11 @@ def _events(entries: pl.DataFrame) -> pl.DataFrame:
         + disc.struct.field("m").cast(pl.Float64) * 60_000
         + disc.struct.field("s").cast(pl.Float64) * 1000
     )
+    candidates = entries.filter(
+        (pl.col("level") != "LOG") | ~pl.col("message").str.starts_with("duration: ")
+    )
     out = (
-        entries.lazy()
+        candidates.lazy()
         .with_columns(kind.alias("kind"))
         .filter(pl.col("kind").is_not_null())
         .with_columns(

@@ -15,6 +15,7 @@ Both are read in batches of rows, so memory is one batch plus what the caller ke
 from __future__ import annotations
 
 import io
+import logging
 from collections.abc import Iterator
 
 import polars as pl
@@ -58,6 +59,8 @@ CSV_COLUMNS: dict[int, list[str]] = {23: _CSV_26[:23], 24: _CSV_26[:24], 26: _CS
 """csvlog columns by their count: 23 (≤ 12), 24 (13), 26 (14+)."""
 
 _BATCH_ROWS = 200_000
+
+logger = logging.getLogger(__name__)
 
 _JSON_FIELDS = {
     "timestamp": pl.String,
@@ -103,6 +106,7 @@ def iter_csv_entries(src: Source, *, tz: str | None = None) -> Iterator[pl.DataF
         encoding="utf8-lossy",
     )
     next_line = 1
+    done = 0  # records yielded
     batches = scan.collect_batches(chunk_size=_BATCH_ROWS, engine="streaming")
     while True:
         try:
@@ -110,9 +114,12 @@ def iter_csv_entries(src: Source, *, tz: str | None = None) -> Iterator[pl.DataF
         except StopIteration:
             return
         except pl.exceptions.PolarsError as exc:
-            raise InputError(
-                src.name, next_line, f"cannot read as csvlog: {first_line(exc)}"
-            ) from None
+            # a record polars refuses (too many fields, a quote left open at a cut end):
+            # the csv module reads the rest record by record and names the bad ones
+            logger.info("%s: %s; reading record by record", src.name, first_line(exc))
+            yield from _csv_slow(src, names, done, tz)
+            return
+        done += raw.height
         # each record starts one line after the previous one's last newline
         newlines = pl.sum_horizontal(pl.col(names).str.count_matches("\n").fill_null(0))
         raw = raw.with_columns(
@@ -123,6 +130,45 @@ def iter_csv_entries(src: Source, *, tz: str | None = None) -> Iterator[pl.DataF
         )
         next_line = int(raw.get_column("_line")[-1] + raw.get_column("_span")[-1])
         yield _from_csv(raw, src, tz)
+
+
+def _csv_slow(src: Source, names: list[str], skip: int, tz: str | None) -> Iterator[pl.DataFrame]:
+    """The records after the first ``skip``, read with the csv module (the error path)."""
+    import csv
+
+    text = src.data().decode("utf-8", errors="replace").removeprefix("\ufeff")
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    rows: list[list[str | None]] = []
+    lines: list[int] = []
+    index = 0
+    start = 1
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            src.bad.add(start, f"malformed csvlog record: {exc} (cut short?)")
+            break
+        here, start = start, reader.line_num + 1
+        index += 1
+        if index <= skip or not record:
+            continue
+        if len(record) != len(names):
+            src.bad.add(here, f"{len(record)} fields where this csvlog has {len(names)}")
+            continue
+        rows.append([v if v != "" else None for v in record])
+        lines.append(here)
+        if len(rows) >= _BATCH_ROWS:
+            yield _from_csv(_frame(rows, lines, names), src, tz)
+            rows, lines = [], []
+    if rows:
+        yield _from_csv(_frame(rows, lines, names), src, tz)
+
+
+def _frame(rows: list[list[str | None]], lines: list[int], names: list[str]) -> pl.DataFrame:
+    frame = pl.DataFrame(rows, schema=dict.fromkeys(names, pl.String), orient="row")
+    return frame.with_columns(pl.Series("_line", lines, dtype=pl.Int64))
 
 
 def _csv_width(src: Source) -> int:
@@ -169,30 +215,50 @@ def iter_json_entries(src: Source, *, tz: str | None = None) -> Iterator[pl.Data
     """Entries of a jsonlog file, one frame per batch of lines."""
     if src.is_blank():
         return
-    stream = src.open()
     line_no = 1
+    carry = b""
+    for chunk in src.chunks(32 << 20):
+        data = carry + chunk
+        nl = data.rfind(b"\n")
+        whole, carry = (data[: nl + 1], data[nl + 1 :]) if nl >= 0 else (b"", data)
+        frame = _json_block(whole, line_no, src, tz)
+        line_no += whole.count(b"\n")
+        if frame is not None:
+            yield frame
+    if carry.strip():
+        frame = _json_block(carry, line_no, src, tz)
+        if frame is not None:
+            yield frame
+
+
+def _json_block(data: bytes, first: int, src: Source, tz: str | None) -> pl.DataFrame | None:
+    """Entries of whole jsonlog lines; fields of a wrong type are bad lines."""
+    lines = data.removeprefix(b"\xef\xbb\xbf").split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    body, kept = _json_lines(lines, first, src)
+    if not kept:
+        return None
+    text = dict.fromkeys(_JSON_FIELDS, pl.String)
     try:
-        while True:
-            lines = stream.readlines(64 << 20)
-            if not lines:
-                return
-            first = line_no
-            line_no += len(lines)
-            body, kept = _json_lines(lines, first, src)
-            if not kept:
-                continue
-            try:
-                raw = pl.read_ndjson(io.BytesIO(body), schema=_JSON_FIELDS, ignore_errors=False)
-            except pl.exceptions.PolarsError as exc:
-                raise InputError(
-                    src.name, first, f"cannot read as jsonlog: {first_line(exc)}"
-                ) from None
-            raw = raw.with_columns(pl.Series("_line", kept, dtype=pl.Int64))
-            yield _from_json(raw, src, tz)
-    except EOFError as exc:
-        src.bad.add(line_no, f"the file is cut short ({exc})")
-    finally:
-        stream.close()
+        raw = pl.read_ndjson(io.BytesIO(body), schema=text, ignore_errors=True)
+    except pl.exceptions.PolarsError as exc:
+        raise InputError(src.name, first, f"cannot read as jsonlog: {first_line(exc)}") from None
+    raw = raw.with_columns(pl.Series("_line", kept, dtype=pl.Int64))
+    numbers = [c for c, t in _JSON_FIELDS.items() if t == pl.Int64]
+    cast = raw.with_columns(pl.col(c).cast(pl.Int64, strict=False) for c in numbers)
+    wrong = pl.select(
+        pl.any_horizontal(
+            cast.get_column(c).is_null() & raw.get_column(c).is_not_null() for c in numbers
+        )
+    ).to_series()
+    if wrong.any():
+        rows = cast.filter(wrong)
+        for line in rows.get_column("_line").head(1 if src.bad.mode == "raise" else 3):
+            src.bad.add(line, "a field of the wrong type (a number expected)")
+        src.bad.more(rows.height - min(rows.height, 3))
+        cast = cast.filter(~wrong)
+    return _from_json(cast, src, tz)
 
 
 def _json_lines(lines: list[bytes], first: int, src: Source) -> tuple[bytes, list[int]]:

@@ -19,6 +19,7 @@ from sqlglot import exp
 
 __all__ = [
     "Predicate",
+    "catalog_only",
     "column_table",
     "conjuncts",
     "from_tables",
@@ -54,6 +55,21 @@ def parse(sql: str, dialect: str) -> tuple[exp.Expression, ...] | None:
     if not kept or any(isinstance(t, exp.Command) for t in kept):
         return None
     return kept
+
+
+_CATALOGS = ("pg_catalog", "information_schema")
+
+
+def catalog_only(tree: exp.Expression) -> bool:
+    """True when every table the statement names is a system catalog (or there are none
+    and it calls catalog functions only): ``pg_*``, ``pg_catalog.*``,
+    ``information_schema.*``."""
+    ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
+    # a CTE's name read as a table is the CTE: its own tables decide
+    named = [t for t in tree.find_all(exp.Table) if t.name and (t.db or t.name.lower() not in ctes)]
+    if not named:
+        return False
+    return all(t.db.lower() in _CATALOGS or t.name.lower().startswith("pg_") for t in named)
 
 
 def selects(tree: exp.Expression) -> Iterator[exp.Select]:

@@ -29,6 +29,10 @@ rule                             severity  fires on
 ``queries.unparsed``             info      sqlglot could not parse the SQL (still counted)
 ===============================  ========  ===============================================
 
+Statements that read only the system catalogs (``pg_catalog``, ``information_schema``,
+``pg_*`` tables — what ``pg_dump``, drivers and monitoring agents run) are not judged:
+their SQL is not the application's to change.
+
 Implicit conversion is judged from column types when ``schema=`` is given (from
 :func:`schema_from_sql` over a ``pg_dump --schema-only`` or the ``CREATE TABLE``
 statements of a log, or from a live server); without it only the unambiguous case
@@ -38,6 +42,7 @@ is flagged: a column named ``id`` or ``…_id`` compared with a decimal literal.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import cast
@@ -83,8 +88,13 @@ RULES: dict[str, str] = {
 }
 """The SQL rules' ids and default severities (the table in the module docstring)."""
 
-_INT_TYPES = ("int", "serial", "bigint", "smallint")
-_TEXT_TYPES = ("char", "text", "varchar", "string", "citext", "uuid", "enum")
+_INT_TYPES = re.compile(
+    r"\b(?:tiny|small|medium|big)?int(?:eger|\d)?\b|\b(?:small|big)?serial\d?\b"
+)
+_TEXT_TYPES = re.compile(
+    r"\b(?:char|character|varchar|nchar|nvarchar|text|tinytext|mediumtext|longtext|string|"
+    r"citext|uuid|enum)\b"
+)
 
 
 @dataclass(frozen=True)
@@ -148,6 +158,8 @@ def analyze_query(
         ]
     found: list[QueryFinding] = []
     for tree in trees:
+        if _sql.catalog_only(tree):
+            continue  # a tool's query of the system catalogs: not the application's to fix
         found += _check_tree(tree, dialect, schema, large_offset, in_list, or_chain)
     seen: set[tuple[str, str]] = set()
     unique = []
@@ -500,6 +512,8 @@ def _cartesian_joins(tree: exp.Expression, dialect: str) -> list[QueryFinding]:
         ]
         if not unconditioned:
             continue
+        # links by alias, so a self-join (emp a, emp b WHERE a.boss = b.id) is linked
+        only = next(iter(tables)) if len(tables) == 1 else None
         linked: set[frozenset[str]] = set()
         for c in _sql.conjuncts(sel.args.get("where")):
             if (
@@ -507,17 +521,20 @@ def _cartesian_joins(tree: exp.Expression, dialect: str) -> list[QueryFinding]:
                 and isinstance(c.this, exp.Column)
                 and isinstance(c.expression, exp.Column)
             ):
-                a = _sql.column_table(c.this, tables)
-                b = _sql.column_table(c.expression, tables)
+                a = c.this.table or only
+                b = c.expression.table or only
                 if a and b and a != b:
                     linked.add(frozenset((a, b)))
+                elif a or b:  # one side unqualified: of one of the other tables
+                    linked.add(frozenset((a or b or "",)))
         src = sel.args.get("from") or sel.args.get("from_")
         first = (
             src.this.name if isinstance(src, exp.From) and isinstance(src.this, exp.Table) else None
         )
         for j in unconditioned:
             name = j.this.name
-            if not any(name in pair for pair in linked):
+            alias = j.this.alias_or_name
+            if not any(alias in pair for pair in linked):
                 out.append(
                     _finding(
                         "queries.cartesian-join",
@@ -533,11 +550,11 @@ def _cartesian_joins(tree: exp.Expression, dialect: str) -> list[QueryFinding]:
 
 def _type_class(sql_type: str) -> str | None:
     t = sql_type.lower()
-    if any(k in t for k in _INT_TYPES):
+    if _INT_TYPES.search(t):
         return "integer"
-    if any(k in t for k in ("numeric", "decimal", "real", "double", "float")):
+    if re.search(r"\b(?:numeric|decimal|real|double|float\d*|money)\b", t):
         return "decimal"
-    if any(k in t for k in _TEXT_TYPES):
+    if _TEXT_TYPES.search(t):
         return "text"
     return None
 

@@ -53,7 +53,10 @@ def time_by_pattern(
     'bar'
     """
     df = label_patterns(
-        as_frame(patterns).filter(pl.col("total_ms").is_not_null()).head(top)
+        as_frame(patterns)
+        .filter(pl.col("total_ms").is_not_null())
+        .sort("total_ms", descending=True)
+        .head(top)
     ).select("label", "fingerprint", "query", "total_ms", "share_pct", "calls", "mean_ms", "p95_ms")
     order = df.get_column("label").to_list()
     return (
@@ -142,10 +145,13 @@ def calls_over_time(
     'area'
     """
     step = duration(every)
-    top_fp = label_patterns(as_frame(patterns).head(top), width=48).select("fingerprint", "label")
+    ranked = as_frame(patterns).sort("total_ms", descending=True, nulls_last=True)
+    top_fp = label_patterns(ranked.head(top), width=48).select("fingerprint", "label")
+    frame = as_frame(statements)
+    if "calls" not in frame.columns:
+        frame = frame.with_columns(pl.lit(1, pl.Int64).alias("calls"))
     frame = (
-        as_frame(statements)
-        .filter(pl.col("timestamp").is_not_null())
+        frame.filter(pl.col("timestamp").is_not_null())
         .join(top_fp, on="fingerprint", how="left")
         .with_columns(pl.col("label").fill_null("other"))
         .group_by(pl.col("timestamp").dt.truncate(step).alias("window"), "label")

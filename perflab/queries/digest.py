@@ -12,7 +12,9 @@ buckets per pattern at most). Memory is therefore one block (8 MiB of log) plus 
 table, whatever the size of the log.
 
 The result is the same frame as :func:`~perflab.queries.query_patterns` (``PATTERNS``);
-calls, totals, means, maxima and samples are exact, p50/p95/p99 are within ``α``.
+calls, totals, means, maxima and samples are exact; p50/p95/p99 interpolate linearly
+between the bucket values of the two order statistics around them (type 7, as
+``query_patterns``), each of which is within ``α`` of a duration that occurred.
 Events (errors, lock waits, temp files …) are kept whole: they are few next to the
 statements.
 """
@@ -27,6 +29,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from perflab.errors import ErrorMode, ParameterError
+from perflab.frames import compact
 from perflab.queries import _mysql
 from perflab.queries.fingerprint import with_fingerprints
 from perflab.queries.read import iter_postgres, sniff_format
@@ -111,15 +114,13 @@ def digest(
     dialect = dialect or ("mysql" if fmt == "mysql" else "postgres")
     gamma = (1 + accuracy) / (1 - accuracy)
     acc = _Accumulator(math.log(gamma))
-    events: list[pl.DataFrame] = []
     for statements, evs in _blocks(path, fmt, prefix, tz, errors):
         if statements.height:
             acc.add(with_fingerprints(statements, dialect=dialect))
-        if evs.height:
-            events.append(evs)
+        acc.add_events(evs)
     return Digest(
         patterns=acc.patterns(gamma),
-        events=pl.concat(events) if events else EVENTS.empty(),
+        events=acc.events(),
         statements=acc.count,
         accuracy=accuracy,
     )
@@ -142,13 +143,25 @@ def _blocks(
 
 
 class _Accumulator:
-    """Running per-pattern aggregates and duration histograms."""
+    """Running per-pattern aggregates, duration histograms, and the events.
+
+    What it keeps of a block is copied out of it (:func:`~perflab.frames.compact`): a
+    few rows cut from a block would otherwise keep the whole block in memory.
+    """
 
     def __init__(self, log_gamma: float) -> None:
         self.log_gamma = log_gamma
         self.count = 0
         self.stats: pl.DataFrame | None = None
         self.hist: pl.DataFrame | None = None
+        self.kept_events: list[pl.DataFrame] = []
+
+    def add_events(self, events: pl.DataFrame) -> None:
+        if events.height:
+            self.kept_events.append(compact(events))
+
+    def events(self) -> pl.DataFrame:
+        return pl.concat(self.kept_events) if self.kept_events else EVENTS.empty()
 
     def add(self, s: pl.DataFrame) -> None:
         self.count += s.height
@@ -184,7 +197,8 @@ class _Accumulator:
             .group_by("fingerprint", bucket.alias("bucket"))
             .agg(pl.len().cast(pl.Int64).alias("n"))
         )
-        self.stats = part if self.stats is None else _merge(pl.concat([self.stats, part]))
+        # one row per pattern; its samples would keep their blocks alive (compact)
+        self.stats = compact(part if self.stats is None else _merge(pl.concat([self.stats, part])))
         self.hist = (
             hist
             if self.hist is None
@@ -237,8 +251,14 @@ class _Accumulator:
         )
         cols = []
         for q, name in ((0.5, "p50_ms"), (0.95, "p95_ms"), (0.99, "p99_ms")):
-            rank = ((pl.col("total") - 1) * q).floor() + 1  # 1-based rank of the lower value
-            cols.append(value.filter(pl.col("cum") >= rank).first().alias(name))
+            # type 7: h = (n − 1)·q; interpolate between ranks ⌊h⌋ + 1 and ⌊h⌋ + 2 (1-based)
+            pos = (pl.col("total") - 1) * q
+            lo = value.filter(pl.col("cum") >= pos.floor() + 1).first()
+            hi = value.filter(
+                pl.col("cum") >= (pos.floor() + 2).clip(upper_bound=pl.col("total"))
+            ).first()
+            frac = (pos - pos.floor()).first()
+            cols.append((lo + (hi - lo) * frac).alias(name))
         return h.group_by("fingerprint").agg(*cols)
 
 

@@ -1,9 +1,10 @@
 """Checks of a PostgreSQL plan: ``EXPLAIN (FORMAT JSON)``, with or without ANALYZE.
 
 Each node of the plan tree is visited; times are a node's own (exclusive) time —
-``Actual Total Time × Actual Loops`` minus its children's — so the node that does the
-work is named, not its parents. Checks that need actual rows or times run only when
-the plan has them (ANALYZE):
+``Actual Total Time × Actual Loops`` minus its children's, divided below a Gather by
+the processes that ran the loops at once (the workers launched and the leader) — so
+the node that does the work is named, not its parents. Checks that need actual rows
+or times run only when the plan has them (ANALYZE):
 
 =================================  ========  ==============================================
 rule                               severity  fires when
@@ -27,6 +28,7 @@ rule                               severity  fires when
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -37,7 +39,9 @@ import polars as pl
 from perflab.errors import InputError
 from perflab.queries.schema import PLAN_FINDINGS
 
-__all__ = ["PLAN_RULES", "explain_findings", "load_plan", "plan_nodes"]
+__all__ = ["PLAN_RULES", "explain_findings", "explain_plans", "load_plan", "plan_nodes"]
+
+logger = logging.getLogger(__name__)
 
 PLAN_RULES: dict[str, str] = {
     "queries.plan-seq-scan-filter": "high",
@@ -99,7 +103,7 @@ def load_plan(plan: Plan) -> dict[str, Any]:
 
 def plan_nodes(plan: Plan) -> Iterator[tuple[str, dict[str, Any]]]:
     """Every node with its path (``Plan → Plans[0] → …``), depth first."""
-    root = load_plan(plan)["Plan"]
+    root = _annotate(load_plan(plan)["Plan"], 1)
 
     def walk(node: Mapping[str, Any], path: str) -> Iterator[tuple[str, dict[str, Any]]]:
         yield path, dict(node)
@@ -109,11 +113,26 @@ def plan_nodes(plan: Plan) -> Iterator[tuple[str, dict[str, Any]]]:
     yield from walk(root, "Plan")
 
 
+def _annotate(node: Mapping[str, Any], processes: int) -> dict[str, Any]:
+    """A copy of the tree where each node knows how many processes ran it at once: below
+    a Gather, the workers launched and the leader. Their loops run in parallel, so a
+    node's wall time is time × loops / processes, not time × loops."""
+    out = dict(node)
+    out["_processes"] = processes
+    if out.get("Node Type") in ("Gather", "Gather Merge"):
+        launched = out.get("Workers Launched", out.get("Workers Planned", 0)) or 0
+        processes = int(launched) + 1
+    out["Plans"] = [_annotate(c, processes) for c in node.get("Plans") or []]
+    return out
+
+
 def _total_ms(node: Mapping[str, Any]) -> float | None:
     t = node.get("Actual Total Time")
     if t is None:
         return None
-    return float(t) * max(1, int(node.get("Actual Loops") or 1))
+    loops = max(1, int(node.get("Actual Loops") or 1))
+    processes = max(1, min(int(node.get("_processes") or 1), loops))
+    return float(t) * loops / processes
 
 
 def _self_ms(node: Mapping[str, Any]) -> float | None:
@@ -174,6 +193,7 @@ def explain_findings(
     ('queries.plan-seq-scan-filter', 'orders')
     """
     doc = load_plan(plan)
+    doc["Plan"] = _annotate(doc["Plan"], 1)
     execution = doc.get("Execution Time")
     exec_ms = float(execution) if execution is not None else None
     rows: list[dict[str, Any]] = []
@@ -280,9 +300,9 @@ def _node_findings(
                 exec_ms,
                 finding=f"The sort spilled to disk ({node.get('Sort Method')}, {used} kB).",
                 action=f"Give this query more work_mem (SET LOCAL work_mem = '{_mem(used)}'), "
-                f"or serve the order from an index on {node.get('Sort Key')}.",
+                f"or serve the order from an index on ({_keys(node.get('Sort Key'))}).",
                 evidence=f"Sort Method {node.get('Sort Method')}, Sort Space Used {used} kB, "
-                f"Sort Key {node.get('Sort Key')}",
+                f"Sort Key {_keys(node.get('Sort Key'))}",
             )
         )
     batches = max(int(node.get("Hash Batches") or 1), int(node.get("HashAgg Batches") or 1))
@@ -374,6 +394,13 @@ def _node_findings(
     return out
 
 
+def _keys(keys: Any) -> str:
+    """A plan's key list as text: ``price DESC, id``."""
+    if isinstance(keys, list):
+        return ", ".join(str(k) for k in keys)
+    return str(keys)
+
+
 def _mem(used_kb: Any) -> str:
     try:
         need = int(used_kb) * 2
@@ -381,3 +408,46 @@ def _mem(used_kb: Any) -> str:
         return "64MB"
     mb = max(4, -(-need // 1024))
     return f"{mb}MB"
+
+
+def explain_plans(
+    plans: Mapping[str, Plan] | str | os.PathLike[str], **options: Any
+) -> pl.DataFrame:
+    """:func:`explain_findings` of several plans, with a ``plan`` column naming each.
+
+    Parameters
+    ----------
+    plans : mapping of name to plan, or a folder
+        Plans by name, or a folder whose ``*.json`` files are plans (files that are
+        not plans are left out, with a log message).
+    **options
+        Passed to :func:`explain_findings`.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``plan`` then the :data:`~perflab.queries.schema.PLAN_FINDINGS` columns.
+
+    Examples
+    --------
+    >>> explain_plans({}).columns[:2]
+    ['plan', 'rule']
+    """
+    if isinstance(plans, str | os.PathLike):
+        folder = Path(plans)
+        if not folder.is_dir():
+            raise InputError(str(folder), None, "no such folder")
+        named: dict[str, Plan] = {}
+        for path in sorted(folder.glob("*.json")):
+            try:
+                named[path.stem] = load_plan(path)
+            except InputError as exc:
+                logger.info("%s is not a plan: %s", path, exc)
+        plans = named
+    parts = [
+        explain_findings(p, **options).with_columns(pl.lit(str(name)).alias("plan"))
+        for name, p in plans.items()
+    ]
+    empty = PLAN_FINDINGS.empty().with_columns(pl.lit(None, pl.String).alias("plan"))
+    out = pl.concat(parts) if parts else empty
+    return out.select("plan", *PLAN_FINDINGS.names)

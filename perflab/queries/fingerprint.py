@@ -28,6 +28,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import re
 from collections.abc import Sequence
 from typing import overload
 
@@ -43,9 +44,18 @@ logger = logging.getLogger(__name__)
 DIALECTS = ("postgres", "mysql")
 """SQL dialects understood (sqlglot's names)."""
 
+# Literals, by dialect: E'' strings take backslash escapes, standard ones do not; a
+# dollar-quoted body is one literal whatever it holds.
 _STRING = {
-    "postgres": r"(?:[EeBbXxNn]|[Uu]&)?'(?:[^']|'')*'",
+    "postgres": (
+        r"[Ee]'(?:[^'\\]|\\.|'')*'|(?:[BbXxNn]|[Uu]&)?'(?:[^']|'')*'"
+        r"|\$([A-Za-z_][A-Za-z_0-9]*)?\$(?s:.*?)\$([A-Za-z_][A-Za-z_0-9]*)?\$"
+    ),
     "mysql": r"(?:_[a-z0-9]+)?'(?:[^'\\]|\\.|'')*'|\"(?:[^\"\\]|\\.|\"\")*\"",
+}
+_COMMENT = {
+    "postgres": r"(?s:/\*.*?\*/)|--[^\n]*",
+    "mysql": r"(?s:/\*.*?\*/)|--[^\n]*|#[^\n]*",
 }
 
 
@@ -60,19 +70,22 @@ def normalize_expr(query: pl.Expr, *, dialect: str = "postgres") -> pl.Expr:
     """
     if dialect not in DIALECTS:
         raise ParameterError(f"dialect must be one of {DIALECTS}, not {dialect!r}")
-    q = query.str.replace_all(r"(?s)/\*.*?\*/", " ")
+    # Comments and literals in one scan, so that a quote inside a comment, or a comment
+    # marker inside a string, is what it is: the leftmost match wins. Comments go,
+    # literals are kept (the replacement is the literal group, empty for a comment)…
+    q = query.str.replace_all(f"(?:{_COMMENT[dialect]})|(?P<lit>{_STRING[dialect]})", " ${lit} ")
+    # …then, with no comment left, literals become ?.
     q = q.str.replace_all(_STRING[dialect], "?")
     if dialect == "postgres":
-        q = q.str.replace_all(
-            r"(?s)\$([A-Za-z_][A-Za-z_0-9]*)?\$.*?\$([A-Za-z_][A-Za-z_0-9]*)?\$", "?"
-        )
         q = q.str.replace_all(r"\$\d+", "?")
-    else:
-        q = q.str.replace_all(r"(?m)#[^\n]*$", " ")
-    q = q.str.replace_all(r"--[^\n]*", " ")
     q = q.str.replace_all(r"(?i)\b0x[0-9a-f]+\b", "?")
-    q = q.str.replace_all(r"\b\d+(?:\.\d*)?(?:[eE][+-]?\d+)?\b|\B\.\d+\b", "?")
-    q = q.str.to_lowercase().str.replace_all(r"\s+", " ").str.strip_chars(" ;")
+    q = q.str.replace_all(r"(?:\b\d+(?:\.\d*)?|\B\.\d+)(?:[eE][+-]?\d+)?", "?")
+    q = q.str.replace_all(r"([=(,<>]) ?- ?\?", "$1 ?")  # -1 and 1 are one value
+    # runs of blanks, and any blank other than a space, become one space
+    q = q.str.to_lowercase().str.replace_all(r"\s\s+|[^\S ]", " ").str.strip_chars(" ;")
+    # the blanks round a literal (and any before a comma or inside brackets) are not
+    # part of the pattern: f( ? , ?) is f(?, ?)
+    q = q.str.replace_all(r"([(\[]) | ([)\],])", "$1$2")
     q = q.str.replace_all(r"\bin ?\( ?\?(?: ?, ?\?)* ?\)", "in (?)")
     q = q.str.replace_all(r"\barray ?\[ ?\?(?: ?, ?\?)* ?\]", "array[?]")
     q = q.str.replace_all(r"\bvalues ?(\([^()]*\))(?: ?, ?\([^()]*\))+", "values $1")
@@ -92,7 +105,10 @@ def canonical(text: str, dialect: str = "postgres") -> tuple[str, bool]:
     """
     from perflab.queries._sql import parse
 
-    trees = parse(text, dialect)
+    # sqlglot does not parse "?::date" (a placeholder cast): values are parsed as an
+    # identifier of their own and written back as ?
+    marked = _PLACEHOLDER.sub(f" {_MARK} ", text) if "?" in text else text
+    trees = parse(marked, dialect)
     if trees is None:
         return text, False
     try:
@@ -101,7 +117,11 @@ def canonical(text: str, dialect: str = "postgres") -> tuple[str, bool]:
         return text, False
     if any(not p for p in parts):
         return text, False
-    return "; ".join(parts), True
+    return "; ".join(parts).replace(_MARK, "?"), True
+
+
+_MARK = "perflab_value_"
+_PLACEHOLDER = re.compile(r"\?")
 
 
 def _id(pattern: str) -> str:
@@ -171,7 +191,8 @@ def _table(queries: pl.Series, dialect: str) -> pl.DataFrame:
         },
     )
     table = distinct.join(mapping, on="_pre", how="left").drop("_pre")
-    return frame.join(table, on="query", how="left", maintain_order="left", nulls_equal=True)
+    out = frame.join(table, on="query", how="left", maintain_order="left", nulls_equal=True)
+    return out.select("query", "fingerprint", "pattern", "parsed")
 
 
 def with_fingerprints(

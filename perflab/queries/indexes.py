@@ -14,10 +14,12 @@ order and a ``LIMIT`` stops early). Conditions no B-tree can serve get their own
 Candidates are skipped when an existing index already starts with the same columns
 (from :func:`existing_indexes_from_sql` over a ``pg_dump --schema-only``, or a live
 server); without that list, a candidate on the column ``id`` alone is assumed to be
-the primary key and skipped. The same candidate from several patterns is one row with
-their calls and time summed: the ranking is by ``total_ms``, the time spent in the
-queries the index could speed up (an upper bound of the saving). Validate the top ones
-with HypoPG (:func:`perflab.queries.live.validate_indexes`) before creating them.
+the primary key and skipped. A candidate whose columns start a longer candidate's on
+the same table is folded into it (one index serves both). The same candidate from
+several patterns is one row with their calls and time summed: the ranking is by
+``total_ms``, the time spent in the queries the index could speed up (an upper bound
+of the saving). Validate the top ones with HypoPG
+(:func:`perflab.queries.live.validate_indexes`) before creating them.
 """
 
 from __future__ import annotations
@@ -117,6 +119,8 @@ def recommend_indexes(
         sql = r["sample"] or r["query"]
         trees = _sql.parse(sql, dialect) if sql else None
         for tree in trees or ():
+            if _sql.catalog_only(tree):
+                continue  # a tool's catalog query: no index of the application's to add
             for idx, reason in _candidates(tree, dialect, max_columns):
                 if _covered(idx, have) or _system(idx.table, tables):
                     continue
@@ -126,6 +130,7 @@ def recommend_indexes(
                     a.fingerprints.append(r["fingerprint"])
                     a.calls += r["calls"] or 0
                     a.total_ms += r["total_ms"] or 0.0
+    _fold_prefixes(acc)
     rows = [
         {
             "table": a.index.table,
@@ -142,6 +147,32 @@ def recommend_indexes(
     ]
     out = INDEX_CANDIDATES.build(rows)
     return out.sort(["total_ms", "table"], descending=[True, False], nulls_last=True)
+
+
+def _fold_prefixes(acc: dict[tuple[str, tuple[str, ...], str], _Acc]) -> None:
+    """Fold a B-tree candidate into a longer one on the same table that starts with its
+    columns: that index serves both (its patterns, calls and time are added)."""
+    btrees = sorted((k for k in acc if k[2] == "btree"), key=lambda k: len(k[1]), reverse=True)
+    for key in sorted(btrees, key=lambda k: len(k[1])):
+        longer = [
+            k
+            for k in btrees
+            if k != key
+            and k in acc
+            and k[0] == key[0]
+            and len(k[1]) > len(key[1])
+            and k[1][: len(key[1])] == key[1]
+        ]
+        if not longer:
+            continue
+        target = acc[longer[0]]
+        folded = acc.pop(key)
+        for fp in folded.fingerprints:
+            if fp not in target.fingerprints:
+                target.fingerprints.append(fp)
+        target.calls += folded.calls
+        target.total_ms += folded.total_ms
+        target.reason = f"{target.reason}; also {folded.reason}"
 
 
 def _candidates(tree: exp.Expression, dialect: str, max_columns: int) -> list[tuple[Index, str]]:
@@ -264,13 +295,22 @@ def _covered(idx: Index, existing: list[Index] | None) -> bool:
     if existing is None:
         return idx.kind == "btree" and idx.columns == ("id",)
     for e in existing:
-        if e.table.lower() != idx.table.lower() or (e.kind != idx.kind and idx.kind != "btree"):
+        if e.table.lower() != idx.table.lower():
             continue
-        have = tuple(c.lower() for c in e.columns)
-        want = tuple(c.lower() for c in idx.columns)
+        if idx.kind == "btree" and e.kind not in ("btree", "expression"):
+            continue
+        if idx.kind != "btree" and e.kind != idx.kind:
+            continue
+        have = tuple(_norm(c) for c in e.columns)
+        want = tuple(_norm(c) for c in idx.columns)
         if have[: len(want)] == want:
             return True
     return False
+
+
+def _norm(column: str) -> str:
+    """A column or expression as compared between indexes: lower case, no spaces."""
+    return "".join(column.lower().split())
 
 
 def existing_indexes_from_sql(sql: str, dialect: str = "postgres") -> list[Index]:
@@ -278,7 +318,9 @@ def existing_indexes_from_sql(sql: str, dialect: str = "postgres") -> list[Index
 
     Reads a ``pg_dump --schema-only`` (``ALTER TABLE ONLY … ADD CONSTRAINT … PRIMARY
     KEY (…)``, ``CREATE [UNIQUE] INDEX … ON … USING btree (…)``) or ``CREATE TABLE``
-    statements with inline keys.
+    statements with inline keys. An index on an expression is of kind ``expression``
+    (its columns hold the expression's text), one with a ``gin_trgm_ops`` column of kind
+    ``trigram``. A partial index (``… WHERE …``) counts as one on its columns.
 
     Examples
     --------
@@ -306,9 +348,17 @@ def existing_indexes_from_sql(sql: str, dialect: str = "postgres") -> list[Index
             params = idx.args.get("params")
             cols_src = params.args.get("columns") if params is not None else None
             cols = [c.this if isinstance(c, exp.Ordered) else c for c in (cols_src or [])]
-            names = tuple(c.name if isinstance(c, exp.Column) else c.sql() for c in cols)
-            using = params.args.get("using") if params is not None else None
-            kind = "trigram" if using is not None and "gin" in using.sql().lower() else "btree"
+            trigram = any(
+                isinstance(c, exp.Opclass) and "trgm" in c.expression.sql().lower() for c in cols
+            )
+            cols = [c.this if isinstance(c, exp.Opclass) else c for c in cols]
+            cols = [c.this if isinstance(c, exp.Paren) else c for c in cols]
+            expression = any(not isinstance(c, exp.Column) for c in cols)
+            names = tuple(
+                c.name if isinstance(c, exp.Column) else _unqualified(c).sql(dialect=dialect)
+                for c in cols
+            )
+            kind = "trigram" if trigram else "expression" if expression else "btree"
             if isinstance(table, exp.Table) and names:
                 out.append(Index(table.name, names, kind, tree.sql(dialect=dialect)))
         elif isinstance(tree, exp.Create) and (tree.args.get("kind") or "").upper() == "TABLE":

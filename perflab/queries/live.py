@@ -3,9 +3,12 @@
 Nothing here changes data. Every connection has a connect timeout and a
 ``statement_timeout``; every call runs in a transaction that is **rolled back**, so
 even ``EXPLAIN ANALYZE`` (which executes the statement) and ``CREATE EXTENSION hypopg``
-(catalog only) leave the database as they found it. ``EXPLAIN ANALYZE`` is refused
-for anything but a single ``SELECT`` (no data-modifying CTE, no ``SELECT … INTO``),
-and is only run when asked (``analyze=True``). The DSN is never logged or put in a
+(catalog only) leave the database as they found it. One statement at a time, always
+sent with the extended protocol (several statements could hold a ``COMMIT``).
+``EXPLAIN ANALYZE`` is refused for anything but a single ``SELECT`` (no
+data-modifying CTE, no ``SELECT … INTO``, no function whose effect a rollback does not
+undo: ``nextval``, ``setval``, ``pg_notify``, ``dblink`` …), and is only run when asked
+(``analyze=True``). The DSN is never logged or put in a
 report: errors name the host and database, not the password.
 
 Requirements on the server: ``pg_stat_statements`` in ``shared_preload_libraries``
@@ -18,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import re
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -149,6 +153,60 @@ def snapshot_pg_stat_statements(dsn: str, *, timeout_s: float = 10.0) -> pl.Data
         return read_pg_stat_statements(path)
 
 
+_SIDE_EFFECTS = frozenset(
+    {
+        "nextval",
+        "setval",
+        "pg_notify",
+        "dblink_exec",
+        "dblink",
+        "lo_import",
+        "lo_export",
+        "lo_unlink",
+        "lo_create",
+        "lo_from_bytea",
+        "lo_put",
+        "pg_advisory_lock",
+        "pg_advisory_xact_lock",
+        "pg_advisory_lock_shared",
+        "pg_try_advisory_lock",
+        "pg_terminate_backend",
+        "pg_cancel_backend",
+        "pg_reload_conf",
+        "pg_rotate_logfile",
+        "pg_switch_wal",
+        "pg_create_restore_point",
+        "set_config",
+        "txid_current",
+        "pg_current_xact_id",
+        "pg_logical_emit_message",
+        "pg_stat_reset",
+        "pg_stat_statements_reset",
+        "pg_file_write",
+    }
+)
+"""Functions whose effects a rollback does not undo (or that write outside the table)."""
+
+
+def _one_statement(sql: str) -> str:
+    """``sql`` without trailing semicolons; ParameterError unless it is one statement.
+
+    Several statements would run through the simple protocol one after the other —
+    a ``COMMIT`` among them would end the transaction that is rolled back.
+    """
+    text = sql.strip().rstrip(";").strip()
+    trees = _sql.parse(text, "postgres")
+    if trees is not None:
+        if len(trees) != 1:
+            raise ParameterError(f"one statement at a time, not {len(trees)}")
+    elif ";" in text:
+        raise ParameterError(
+            "one statement at a time: this text holds a ';' and could not be parsed to "
+            "check that it is only one"
+        )
+    return text
+
+
 def _single_select(sql: str) -> bool:
     trees = _sql.parse(sql, "postgres")
     if trees is None or len(trees) != 1:
@@ -156,6 +214,12 @@ def _single_select(sql: str) -> bool:
     from sqlglot import exp
 
     tree = trees[0]
+    # sequences, notifications, remote calls: not rolled back. Read from the tree, so
+    # that "nextval"(…), nextval/**/(…) and pg_catalog.nextval(…) are all seen
+    for func in tree.find_all(exp.Func):
+        name = func.name if isinstance(func, exp.Anonymous) else func.sql_name()
+        if name.lower() in _SIDE_EFFECTS:
+            return False
     if not isinstance(tree, exp.Select | exp.Union | exp.Intersect | exp.Except):
         return False
     if tree.args.get("into") is not None:
@@ -200,15 +264,18 @@ def explain(
     LiveError
         The server refused the statement or timed out.
     """
+    sql = _one_statement(sql)
     if analyze and not _single_select(sql):
         raise ParameterError(
             "EXPLAIN ANALYZE executes the statement: perflab runs it only for a single "
-            "SELECT (use analyze=False to see the plan of anything else)"
+            "SELECT without functions whose effects a rollback does not undo (nextval, "
+            "pg_notify, dblink …); use analyze=False to see the plan of anything else"
         )
     options = "ANALYZE, BUFFERS, FORMAT JSON" if analyze else "FORMAT JSON"
+    query, args = _bind(sql, params)
     with connect(dsn, statement_timeout_s=timeout_s) as conn, conn.cursor() as cur:
         try:
-            cur.execute(f"EXPLAIN ({options}) {sql}", params)
+            cur.execute(f"EXPLAIN ({options}) {query}", args)
             row = cur.fetchone()
         except Exception as exc:
             raise LiveError(
@@ -220,6 +287,28 @@ def explain(
 
         plan = json.loads(plan)
     return list(plan or [])
+
+
+def _bind(sql: str, params: Sequence[Any] | None) -> tuple[str, list[Any]]:
+    """PostgreSQL's ``$1 …`` as psycopg's ``%s`` (in order of appearance), the values
+    to match; always a list, so psycopg sends one statement (extended protocol)."""
+    if not params:
+        return sql.replace("%", "%%"), []
+    order: list[int] = []
+
+    def sub(m: re.Match[str]) -> str:
+        order.append(int(m.group(1)))
+        return "%s"
+
+    query = _DOLLAR.sub(sub, sql.replace("%", "%%"))
+    if any(i < 1 or i > len(params) for i in order):
+        raise ParameterError(
+            f"the statement uses ${max(order)} but {len(params)} value(s) were given"
+        )
+    return query, [params[i - 1] for i in order]
+
+
+_DOLLAR = re.compile(r"\$(\d+)")
 
 
 def existing_indexes(dsn: str, *, schema: str = "public") -> list[Index]:
@@ -342,8 +431,12 @@ def _plan_cost(cur: Any, sql: str) -> tuple[float, str] | None:
     import json
 
     try:
+        text = _one_statement(sql)
+    except ParameterError:
+        return None
+    try:
         cur.execute("SAVEPOINT perflab_plan")
-        cur.execute(f"EXPLAIN (FORMAT JSON) {sql}")
+        cur.execute(f"EXPLAIN (FORMAT JSON) {text.replace('%', '%%')}", [])
         plan = cur.fetchone()[0]
         cur.execute("RELEASE SAVEPOINT perflab_plan")
     except Exception:

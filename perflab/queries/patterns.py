@@ -43,8 +43,11 @@ def statements_frame(df: FrameLike, *, dialect: str | None = None) -> pl.DataFra
     >>> f.select("query", "fingerprint", "calls").row(0)
     ('SELECT 1', 'c148796e1220075a', 1)
     """
+    raw = as_frame(df)
+    if raw.width == 0:
+        raw = STATEMENTS.empty()
     frame = STATEMENTS.conform(
-        as_frame(df),
+        raw,
         required=("query", "duration_ms"),
         defaults={"calls": 1, "protocol": "simple"},
     )
@@ -119,18 +122,16 @@ def query_patterns(df: FrameLike, *, dialect: str | None = None) -> pl.DataFrame
         pl.col("calls").fill_null(1).sum().alias("calls"),
         pl.col("duration_ms").sum().alias("total_ms"),
         pl.col("duration_ms").is_not_null().any().alias("_timed"),
-        _max_ms().alias("max_ms"),
+        _max_ms(frame).alias("max_ms"),
         pl.col("prepare_ms").sum().alias("prepare_ms"),
         pl.when(pl.col("rows").is_not_null().any()).then(pl.col("rows").sum()).alias("rows"),
         pl.col("timestamp").min().alias("first_seen"),
         pl.col("timestamp").max().alias("last_seen"),
         *(_names(c).alias(f"{c}s") for c in ("database", "user", "application")),
-        pl.col("query").sort_by(pl.col("duration_ms").fill_null(-1.0)).last().alias("sample"),
-        pl.col("parameters")
-        .sort_by(pl.col("duration_ms").fill_null(-1.0))
-        .last()
-        .alias("sample_parameters"),
-        pl.col("duration_ms").max().alias("sample_ms"),
+        # the slowest single execution (a pg_stat_statements total is not one)
+        pl.col("query").sort_by(_per_call().fill_null(-1.0)).last().alias("sample"),
+        pl.col("parameters").sort_by(_per_call().fill_null(-1.0)).last().alias("sample_parameters"),
+        _per_call().max().alias("sample_ms"),
         pl.col("parsed").first().alias("parsed"),
     )
     grand = by_fp.get_column("total_ms").sum()
@@ -150,10 +151,18 @@ def query_patterns(df: FrameLike, *, dialect: str | None = None) -> pl.DataFrame
     return out.select(PATTERNS.names).cast(pl.Schema(PATTERNS.dtypes()))
 
 
-def _max_ms() -> pl.Expr:
-    """The largest single execution: pg_stat_statements' ``max_ms`` where given."""
-    per_call = pl.when(pl.col("protocol") != "aggregate").then(pl.col("duration_ms")).max()
-    return per_call
+def _per_call() -> pl.Expr:
+    """The duration of one execution (null for a pg_stat_statements total)."""
+    return pl.when(pl.col("protocol") != "aggregate").then(pl.col("duration_ms"))
+
+
+def _max_ms(frame: pl.DataFrame) -> pl.Expr:
+    """The largest single execution: of the log, else pg_stat_statements' ``max_ms``."""
+    logged = _per_call().max()
+    if "max_ms" in frame.columns:
+        view = pl.when(pl.col("protocol") == "aggregate").then(pl.col("max_ms")).max()
+        return pl.max_horizontal(logged, view)
+    return logged
 
 
 def _names(column: str) -> pl.Expr:

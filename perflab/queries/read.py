@@ -69,6 +69,24 @@ class PostgresLog:
     statements: pl.DataFrame
     events: pl.DataFrame
 
+    def without(self, *, applications: Sequence[str] = ()) -> PostgresLog:
+        """The log without the statements and events of these applications.
+
+        For the tools that share a server with the application (``pg_dump``, a
+        monitoring agent): their queries are real, but not the application's.
+
+        Examples
+        --------
+        >>> log = PostgresLog(STATEMENTS.empty(), EVENTS.empty())
+        >>> log.without(applications=["pg_dump"]).statements.height
+        0
+        """
+        names = list(applications)
+        if not names:
+            return self
+        keep = ~pl.col("application").is_in(names).fill_null(False)
+        return PostgresLog(self.statements.filter(keep), self.events.filter(keep))
+
 
 def iter_postgres(
     path: PathLike,
@@ -135,7 +153,8 @@ def read_postgres(
     prefix : str or sequence of str, optional
         The server's ``log_line_prefix`` for a stderr log (``SHOW log_line_prefix;``),
         escapes as PostgreSQL writes them. Default: the first of the common prefixes
-        that matches the log's first lines. A prefix that matches none of them is an
+        that matches the log's first lines (and the other common ones for lines it does
+        not match). A prefix that matches none of them is an
         :class:`~perflab.errors.InputError` on the spot, never an empty result. After a
         change of ``log_line_prefix`` on a reload a log holds lines of both: give both
         (``prefix=[old, new]``); each line is read with the first that matches it.
@@ -307,6 +326,17 @@ def read_mysql_slow_log(path: PathLike, *, errors: ErrorMode = "raise") -> pl.Da
     return src.finish(frame, "no '# User@Host:' event in the file", what="statements")
 
 
+def _record_lines(raw: pl.DataFrame, where: Where, *, csv: bool) -> pl.Series:
+    """The line each record starts on: in a CSV, a quoted field may span lines."""
+    if not csv or raw.height == 0:
+        return pl.Series("line", [where(i) for i in range(raw.height)], dtype=pl.Int64)
+    text = [c for c, t in raw.schema.items() if t == pl.String]
+    newlines = raw.select(
+        pl.sum_horizontal(pl.col(text).str.count_matches("\n").fill_null(0)).alias("n")
+    ).get_column("n")
+    return ((newlines + 1).cum_sum().shift(1, fill_value=0) + 2).cast(pl.Int64).alias("line")
+
+
 # pg_stat_statements: PostgreSQL 13+ names, and the ≤ 12 ones they replaced
 _PGSS = {
     "query": ("query",),
@@ -416,8 +446,13 @@ def read_pg_stat_statements(path: PathLike, *, errors: ErrorMode = "raise") -> p
         "rows": numbers.get("rows", absent(pl.Float64)),
         "rows_examined": absent(pl.Int64),
         "lock_ms": absent(pl.Float64),
-        "query_id": numbers.get("query_id", absent(pl.Float64)),
-        "line": pl.Series([where(i) for i in range(n)], dtype=pl.Int64),
+        # ids are 64-bit: read them as integers, not through a float
+        "query_id": (
+            raw.get_column(cols["query_id"]).str.strip_chars().cast(pl.Int64, strict=False)
+            if "query_id" in cols
+            else absent(pl.Int64)
+        ),
+        "line": _record_lines(raw, where, csv=src.suffix in (".csv", ".tsv") and not src.bad.count),
     }
     for extra in (
         "min_ms",

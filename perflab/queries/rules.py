@@ -27,6 +27,7 @@ one severity rank by what they cost.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -35,7 +36,7 @@ import polars as pl
 from perflab.frames import FrameLike, as_frame
 from perflab.queries.analyze import RULES as SQL_RULES
 from perflab.queries.analyze import Schema, analyze_queries, schema_from_statements
-from perflab.queries.explain import PLAN_RULES, Plan, explain_findings
+from perflab.queries.explain import PLAN_RULES, Plan, explain_plans
 from perflab.queries.indexes import Index, recommend_indexes
 from perflab.queries.patterns import query_patterns, statements_frame
 from perflab.queries.read import PostgresLog
@@ -244,7 +245,6 @@ def n_plus_one_findings(bursts: FrameLike) -> list[Recommendation]:
                 f"{_ms(r['total_ms'])} in the bursts",
                 impact=r["total_ms"],
                 impact_unit="ms",
-                score=float(r["calls"]),
             )
         )
     return out
@@ -450,7 +450,7 @@ def top_recommendations(
     n: int | None = 5,
     *,
     events: FrameLike | None = None,
-    plans: Iterable[Plan] | dict[str, Plan] | None = None,
+    plans: Iterable[Plan] | dict[str, Plan] | str | os.PathLike[str] | None = None,
     dialect: str | None = None,
     schema: Schema | None = None,
     existing_indexes: Sequence[Index] | None = None,
@@ -470,8 +470,9 @@ def top_recommendations(
         Keep the ``n`` most urgent (None: all).
     events : frame-like, optional
         ``EVENTS`` of the same log, for temp files, lock waits, deadlocks and errors.
-    plans : iterable or dict of plans, optional
-        ``EXPLAIN (FORMAT JSON)`` plans to check too (by name when a dict).
+    plans : iterable or dict of plans, or a folder, optional
+        ``EXPLAIN (FORMAT JSON)`` plans to check too (by name when a dict; a folder's
+        ``*.json`` plans by file name).
     dialect, schema, existing_indexes, tables_known
         For the SQL rules and the index advisor (see :func:`analyze_queries`,
         :func:`recommend_indexes`). Without ``schema``, the ``CREATE TABLE`` statements
@@ -514,10 +515,10 @@ def top_recommendations(
         recs += lock_findings(lock_waits(ev, dialect=dialect))
         recs += error_findings(error_rates(ev, patterns, dialect=dialect))
     if plans is not None:
-        named = plans.items() if isinstance(plans, dict) else enumerate(plans)
-        for name, plan in named:
-            found = explain_findings(plan).with_columns(pl.lit(str(name)).alias("plan"))
-            recs += plan_findings(found)
+        if isinstance(plans, str | os.PathLike | dict):
+            recs += plan_findings(explain_plans(plans))
+        else:
+            recs += plan_findings(explain_plans({str(i): p for i, p in enumerate(plans)}))
     frame = to_frame(recs)
     return frame.head(n) if n is not None else frame
 

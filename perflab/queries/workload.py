@@ -164,7 +164,8 @@ def lock_waits(events: FrameLike, *, dialect: str = "postgres") -> pl.DataFrame:
     """Per statement pattern: lock waits logged (``log_lock_waits``) and deadlocks.
 
     A wait is counted once, by its longest report (``still waiting`` after
-    ``deadlock_timeout``, then ``acquired`` with the full wait).
+    ``deadlock_timeout``, then ``acquired`` with the full wait); the next ``still
+    waiting`` of the same process on the same lock is another wait.
 
     Returns
     -------
@@ -184,9 +185,13 @@ def lock_waits(events: FrameLike, *, dialect: str = "postgres") -> pl.DataFrame:
     frame = _events(events, dialect).filter(
         pl.col("kind").is_in(["lock_wait", "lock_acquired", "deadlock"])
     )
+    # one wait = a "still waiting" report and the reports after it (acquired, deadlock)
+    # of the same process on the same lock, until the next "still waiting"
+    episodes = frame.filter(pl.col("kind") != "deadlock").with_columns(
+        (pl.col("kind") == "lock_wait").cast(pl.Int64).cum_sum().over("pid", "object").alias("_w")
+    )
     waits = (
-        frame.filter(pl.col("kind") != "deadlock")
-        .group_by("fingerprint", "pid", "object")
+        episodes.group_by("fingerprint", "pid", "object", "_w")
         .agg(
             pl.col("duration_ms").max().alias("wait_ms"),
             pl.col("statement_pattern").first(),

@@ -8,14 +8,13 @@
 
 from __future__ import annotations
 
-import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 
-from perflab.errors import InputWarning
 from perflab.monitoring.schema import CORE_COLUMNS, METRICS
+from tests.warned import no_warning, one_warning, read_quietly
 
 __all__ = [
     "AT",
@@ -50,25 +49,3 @@ def assert_metrics_schema(df: pl.DataFrame) -> None:
     assert df.columns[:4] == list(CORE_COLUMNS)
     assert [df.schema[c] for c in CORE_COLUMNS] == list(METRICS.columns.values())
     assert all(df.schema[c] == pl.String for c in df.columns[4:])
-
-
-def read_quietly(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", InputWarning)
-        return fn(*args, **kwargs)
-
-
-def one_warning(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
-    """Call fn, return (result, message of the single InputWarning it raised)."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        out = fn(*args, **kwargs)
-    msgs = [str(w.message) for w in caught if issubclass(w.category, InputWarning)]
-    assert len(msgs) == 1, msgs
-    return out, msgs[0]
-
-
-def no_warning(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", InputWarning)
-        return fn(*args, **kwargs)

@@ -142,3 +142,51 @@ def test_real_prometheus_export_runs_through_the_notebook(tmp_path: Path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     html = (tmp_path / "latest" / "monitoring.html").read_text()
     assert "/checkout" in html and "vegaEmbed(" in html
+
+
+QUERIES = ROOT / "data" / "sample" / "queries"
+
+
+def test_queries_report_tells_the_planted_story(sample_run: Path):
+    manifest = json.loads((sample_run / "manifest.json").read_text())
+    (entry,) = [n for n in manifest["notebooks"] if n["name"] == "queries"]
+    figures = {f["name"]: f["value"] for f in entry["figures"]}
+    # the figures agree with the package computing them on the same sample
+    import perflab.queries as qry
+
+    log = qry.read_postgres(
+        QUERIES / "postgresql.log",
+        prefix=["%m [%p] %q%u@%d app=%a ", "%t [%p]: [%l-1] user=%u,db=%d,app=%a,client=%h "],
+    ).without(applications=["pg_dump", "perflab-capture"])
+    assert figures["statements"] == log.statements.height
+    assert figures["statement_time_s"] == pytest.approx(log.statements["duration_ms"].sum() / 1000)
+    assert figures["n_plus_one_bursts"] == qry.detect_n_plus_one(log.statements).height >= 1
+    html = (sample_run / entry["html"]).read_text()
+    # what the workload plants, the report shows: the N+1 with its parent query, the
+    # deadlock, statements without WHERE, the NOT IN that takes most of the time
+    for planted in (
+        "queries.n-plus-one",
+        "SELECT id FROM orders WHERE user_id = ? ORDER BY created_at DESC LIMIT ?",
+        "queries.deadlock",
+        "queries.update-without-where",
+        "queries.delete-without-where",
+        "NOT EXISTS",
+        "queries.plan-seq-scan-filter",
+        "gin_trgm_ops",
+    ):
+        assert planted in html, planted
+    assert html.count("vegaEmbed(") >= 3
+
+
+def test_a_mysql_slow_log_runs_through_the_queries_notebook(tmp_path: Path):
+    proc = perflab(
+        "run",
+        *("--only", "queries", "--out", str(tmp_path)),
+        *("-p", f"queries.log_path={QUERIES / 'mariadb-slow.log'}"),
+        *("-p", "queries.log_line_prefix=null", "-p", "queries.schema_path=null"),
+        *("-p", "queries.explain_dir=null"),
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    html = (tmp_path / "latest" / "queries.html").read_text()
+    assert "queries.implicit-conversion" in html  # phone (varchar) = 600000123
+    assert "queries.n-plus-one" in html  # the EXECUTE … USING @o loop
