@@ -257,10 +257,13 @@ class Table:
     1
     """
 
-    def __init__(self, df: pl.DataFrame, *, caption: str = "", max_rows: int = 50) -> None:
+    def __init__(
+        self, df: pl.DataFrame, *, caption: str = "", max_rows: int = 50, max_chars: int = 300
+    ) -> None:
         self.df = df
         self.caption = caption
         self.max_rows = max_rows
+        self.max_chars = max_chars
 
     def _repr_html_(self) -> str:
         head = "".join(f"<th>{html.escape(c)}</th>" for c in self.df.columns)
@@ -275,6 +278,9 @@ class Table:
                         f'<span style="background:{color};color:#fff;border-radius:3px;'
                         f'padding:1px 6px">{html.escape(v)}</span>'
                     )
+                elif len(text) > self.max_chars:
+                    cut = text[: self.max_chars - 1].rstrip() + "…"
+                    text = f'<span title="{html.escape(text)}">{html.escape(cut)}</span>'
                 else:
                     text = html.escape(text)
                 align = (
@@ -320,9 +326,17 @@ def _fmt(v: object) -> str:
 
 
 def table(
-    df: FrameLike, *, columns: Sequence[str] | None = None, caption: str = "", max_rows: int = 50
+    df: FrameLike,
+    *,
+    columns: Sequence[str] | None = None,
+    caption: str = "",
+    max_rows: int = 50,
+    max_chars: int = 300,
 ) -> Table:
     """Display a frame as an escaped HTML table (severities shown as coloured badges).
+
+    A cell longer than ``max_chars`` (a long SQL script, a stack trace) is cut with
+    ``…``; its whole text is the cell's tooltip.
 
     Examples
     --------
@@ -333,7 +347,7 @@ def table(
     frame = as_frame(df)
     if columns is not None:
         frame = frame.select(list(columns))
-    return Table(frame, caption=caption, max_rows=max_rows)
+    return Table(frame, caption=caption, max_rows=max_rows, max_chars=max_chars)
 
 
 class Note:

@@ -8,6 +8,7 @@ through the offline renderer of :mod:`perflab.vega`, the HTML a report embeds.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from datetime import UTC, datetime, timedelta
@@ -277,6 +278,17 @@ def test_table_truncates_with_a_note():
     assert html.count("<caption") == 1  # the note is a footer row, not a second caption
     full = charts.table(pl.DataFrame({"x": list(range(10))}), max_rows=10)._repr_html_()
     assert full.count("<tr>") == 1 + 10 and "more rows" not in full
+
+
+def test_a_long_cell_is_cut_and_its_whole_text_is_the_tooltip():
+    script = "INSERT INTO t VALUES (1); " * 40 + "<end>"
+    out = charts.table(pl.DataFrame({"query": [script, "short"]}), max_chars=100)._repr_html_()
+    cell = re.search(r'<span title="([^"]*)">([^<]*)</span>', out)
+    assert cell is not None
+    assert html.unescape(cell.group(1)) == script  # nothing lost, escaped
+    assert len(html.unescape(cell.group(2))) <= 100 and cell.group(2).endswith("…")
+    assert "<end>" not in out and "&lt;end&gt;" in out
+    assert ">short</td>" in out
 
 
 def test_table_keeps_only_the_columns_asked_for_in_that_order():
