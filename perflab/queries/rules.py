@@ -455,6 +455,7 @@ def top_recommendations(
     schema: Schema | None = None,
     existing_indexes: Sequence[Index] | None = None,
     tables_known: Iterable[str] | None = None,
+    index_candidates: FrameLike | None = None,
     min_burst: int = 10,
     hot_share_pct: float = 20.0,
     index_min_ms: float = 50.0,
@@ -477,6 +478,10 @@ def top_recommendations(
         For the SQL rules and the index advisor (see :func:`analyze_queries`,
         :func:`recommend_indexes`). Without ``schema``, the ``CREATE TABLE`` statements
         the log holds give the column types.
+    index_candidates : frame-like, optional
+        ``INDEX_CANDIDATES`` already made — those
+        :func:`~perflab.queries.live.validate_indexes` checked with HypoPG, so that a
+        candidate it rejected is not recommended; default: :func:`recommend_indexes`.
     min_burst, hot_share_pct, index_min_ms
         Thresholds of the N+1, hot-pattern and missing-index rules.
 
@@ -505,8 +510,12 @@ def top_recommendations(
         analyze_queries(patterns, dialect=dialect, schema=schema), patterns=patterns
     )
     recs += n_plus_one_findings(detect_n_plus_one(statements, min_burst=min_burst))
-    candidates = recommend_indexes(
-        patterns, dialect=dialect, existing=existing_indexes, tables_known=tables_known
+    candidates = (
+        recommend_indexes(
+            patterns, dialect=dialect, existing=existing_indexes, tables_known=tables_known
+        )
+        if index_candidates is None
+        else index_candidates
     )
     recs += index_findings(candidates, min_total_ms=index_min_ms)
     if events is not None:

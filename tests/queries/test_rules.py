@@ -29,6 +29,7 @@ from perflab.queries import (
     query_patterns,
     read_log,
     read_postgres,
+    recommend_indexes,
     schema_from_sql,
     temp_file_producers,
     top_recommendations,
@@ -438,6 +439,29 @@ def test_the_real_log_starts_with_the_critical_findings(pg_recs):
     has(pg_recs, "queries.update-without-where", "UPDATE settings SET value = ?")
     has(pg_recs, "queries.delete-without-where", "DELETE FROM scratch")
     has(pg_recs, "queries.deadlock", "UPDATE orders SET total = total + ? WHERE id = ?")
+
+
+def test_candidates_rejected_by_a_validation_are_not_recommended(pg_log):
+    sql = (SAMPLES / "schema.sql").read_text()
+    existing = existing_indexes_from_sql(sql)
+    patterns = query_patterns(pg_log.statements)
+    candidates = recommend_indexes(patterns, existing=existing)
+    assert candidates.height >= 2
+    # what live.validate_indexes returns: the first kept by HypoPG, the others rejected
+    validated = candidates.with_columns(
+        pl.when(pl.int_range(pl.len()) == 0)
+        .then(pl.lit("yes"))
+        .otherwise(pl.lit("no"))
+        .alias("validated")
+    )
+    plain = top_recommendations(pg_log, None, existing_indexes=existing)
+    checked = top_recommendations(
+        pg_log, None, existing_indexes=existing, index_candidates=validated
+    )
+    subject = f"{candidates['table'][0]} ({', '.join(candidates['columns'][0])})"
+    assert plain.filter(pl.col("rule") == "queries.missing-index").height >= 2
+    kept = checked.filter(pl.col("rule") == "queries.missing-index")
+    assert kept.get_column("subject").to_list() == [subject]
 
 
 def test_the_real_log_is_ranked_by_severity_then_score(pg_recs):
