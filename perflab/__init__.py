@@ -24,7 +24,7 @@ __path__ = pkgutil.extend_path(__path__, __name__)
 __version__ = "0.1.0"
 
 _CORE = (
-    *("charts", "errors", "frames", "groupstats", "kernels", "recommend", "report"),
+    *("charts", "errors", "frames", "groupstats", "kernels", "lazy", "recommend", "report"),
     *("samples", "sources", "stats", "times", "vega"),
 )
 

@@ -14,8 +14,9 @@ in :mod:`perflab.queries.schema`; the notebook's charts in :mod:`perflab.queries
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from perflab.lazy import exports
 
 # What reading and digesting a log needs is imported now (``digest`` and
 # ``fingerprint`` are also the names of their modules: imported later, the module would
@@ -87,20 +88,6 @@ _HOME = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Import the module of a public name on first use."""
-    module = _HOME.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
-
-
 __all__ = [
     "EVENTS",
     "FINDINGS",
@@ -143,3 +130,5 @@ __all__ = [
     "top_recommendations",
     "with_fingerprints",
 ]
+
+__getattr__, __dir__ = exports(__name__, _HOME, __all__)

@@ -190,3 +190,27 @@ def test_a_mysql_slow_log_runs_through_the_queries_notebook(tmp_path: Path):
     html = (tmp_path / "latest" / "queries.html").read_text()
     assert "queries.implicit-conversion" in html  # phone (varchar) = 600000123
     assert "queries.n-plus-one" in html  # the EXECUTE … USING @o loop
+
+
+CACHING = ROOT / "data" / "sample" / "caching"
+
+
+def test_caching_report_tells_the_planted_story(sample_run: Path):
+    manifest = json.loads((sample_run / "manifest.json").read_text())
+    (entry,) = [n for n in manifest["notebooks"] if n["name"] == "caching"]
+    figures = {f["name"]: f for f in entry["figures"]}
+    import perflab.caching as cch
+
+    # the headline equals the package replaying the same recording at the same size
+    trace = cch.read_trace(CACHING / "recorded.csv.gz")
+    lru = cch.simulate(trace, ["lru"], [850])["hit_ratio"][0]
+    assert figures["hit_ratio_pct"]["value"] == pytest.approx(100 * lru)
+    assert figures["hit_ratio_pct"]["better"] == "higher"
+    assert figures["belady_gap_pts"]["value"] > 0
+    html = (sample_run / entry["html"]).read_text()
+    # what the samples plant, the report finds: a better policy than today's LRU, a
+    # cache too small for its target, Redis answering L1's misses, the scan
+    assert "caching.better-policy" in html and "lru → s3fifo" in html
+    assert "caching.undersized" in html
+    assert "L2 (Redis)" in html and "zipf-scan.oracleGeneral.zst" in html
+    assert "vegaEmbed(" in html
