@@ -505,54 +505,51 @@ class SIEVEPolicy(Policy[K, V]):
 class S3FIFOPolicy(Policy[K, V]):
     """S3-FIFO (Yang et al., SOSP'23): small, main and ghost FIFO queues.
 
-    What this implementation chose, following the paper's Algorithm 1:
+    It evicts exactly as the simulator's ``s3fifo`` does (:mod:`perflab.caching._basic`,
+    which agrees with libCacheSim hit for hit), so a simulation that recommends S3-FIFO
+    predicts this cache (``tests/caching/test_policies.py`` replays one trace
+    through both):
 
-    - **Sizes.** The small queue S holds ``max(1, int(0.1 * max_size))`` entries
-      (``small_ratio``), the main queue M the rest, and the ghost queue G remembers
-      as many *keys* (no values) as M holds entries. S and M together never exceed
-      ``max_size``.
+    - **Sizes.** The small queue S holds ``max(1, int(small_ratio * max_size))``
+      entries (10 %), the main queue M the rest, and the ghost queue G remembers
+      ``int(0.9 * max_size)`` keys (no values).
     - **Counters.** Each entry has a frequency capped at 3 (two bits), 0 when it
-      enters a queue; a hit adds 1 (and never moves anything).
-    - **Insertion.** A new key goes to M if G remembers it (and G forgets it),
-      otherwise to S. When the cache is full, evict first; G is asked before that
-      eviction (as libCacheSim does), so the eviction cannot push the key out of
-      G. Until the cache is full S may hold more than its share, as in the paper
-      (libCacheSim's current ``S3FIFO.c`` sends those keys to M instead).
-    - **Eviction.** From S when S holds at least its share (or M is empty), else
-      from M. *Evicting from S* takes S's oldest entry: if it was hit at least
-      ``move_to_main_threshold`` times while in S it moves to M's head with its
-      counter reset (and M, if now over its share, evicts once), and the next oldest
-      is examined; otherwise it leaves the cache and its key enters G (G drops its
-      oldest key when full). *Evicting from M* takes M's oldest entry: with a
-      counter above 0 it is reinserted at M's head with the counter decreased by 1
-      (a 2-bit CLOCK), otherwise it leaves the cache.
-    - **Promotion threshold.** ``move_to_main_threshold=1`` by default: an entry
-      seen again while in S (one hit after the insert, i.e. "accessed more than
-      once" counting the insert, the paper's access-bit reading) earns M.
-      libCacheSim's ``S3FIFO.c`` defaults to 2 (two hits after the insert);
-      pass ``move_to_main_threshold=2`` for that behaviour.
+      enters a queue; a hit (or an update) adds 1 and moves nothing.
+    - **Insertion.** A key G remembers goes to M (and G forgets it; G is asked
+      before room is made, so the eviction cannot push the key out of it). Any other
+      key goes to S — or to M while the cache is still filling (nothing evicted yet)
+      and S already holds its share.
+    - **Eviction.** From M when M holds more than its share (or S is empty): M's
+      oldest entry is reinserted at M's head with its counter decreased by 1 if it is
+      above 0 (a 2-bit CLOCK), else it leaves the cache. Otherwise from S: S's oldest
+      entry moves to M's head with its counter reset if it was hit at least
+      ``move_to_main_threshold`` times while in S (2 by default, libCacheSim's:
+      "accessed more than once" counting the miss that inserted it is 1, which you
+      can pass), and the next oldest is examined; else it leaves the cache and its
+      key enters G (G drops its oldest key when full).
     - **Removal** (``pop``: delete or TTL expiry) puts no key in G: only an
       eviction from S is evidence of a one-hit wonder.
 
     Examples
     --------
     >>> p = S3FIFOPolicy(10)  # S holds 1 entry, M 9, G 9 keys
-    >>> for i in range(10):
+    >>> for i in range(10):   # 0 fills S, 1…9 go to M while the cache fills
     ...     _ = p.put(i, i)
-    >>> _ = p.hit(1)
     >>> p.put(10, 10)  # full: S's oldest, 0, was never hit: out, its key to G
     [(0, 0)]
-    >>> p.put(11, 11)  # 1 was hit: it moves to M; 2 was not: out
-    [(2, 2)]
-    >>> _ = p.put(0, 0)  # G remembers 0: straight to M (3 leaves S for room)
-    >>> p.queue_of(0), p.queue_of(1), p.queue_of(3)
+    >>> _ = p.hit(10); _ = p.hit(10)
+    >>> p.put(11, 11)  # 10 was hit twice: it moves to M, which is now over its share
+    [(1, 1)]
+    >>> p.put(0, 0)  # G remembers 0: straight to M; S's 11, never hit, makes room
+    [(11, 11)]
+    >>> p.queue_of(0), p.queue_of(10), p.queue_of(11)
     ('main', 'main', 'ghost')
     """
 
     name = "s3fifo"
 
     def __init__(
-        self, max_size: int, *, small_ratio: float = 0.1, move_to_main_threshold: int = 1
+        self, max_size: int, *, small_ratio: float = 0.1, move_to_main_threshold: int = 2
     ) -> None:
         super().__init__(max_size)
         if not 0.0 < small_ratio < 1.0:
@@ -567,8 +564,9 @@ class S3FIFOPolicy(Policy[K, V]):
             )
         self.small_size = max(1, int(max_size * small_ratio))
         self.main_size = max_size - self.small_size
-        self.ghost_size = self.main_size
+        self.ghost_size = int(max_size * 0.9)
         self.move_to_main_threshold = move_to_main_threshold
+        self._evicted = False  # whether the cache has evicted yet (it is still filling)
         self._index: dict[K, list[Any]] = {}  # key -> [value, freq, in_main]
         self._small: OrderedDict[K, list[Any]] = OrderedDict()
         self._main: OrderedDict[K, list[Any]] = OrderedDict()
@@ -598,12 +596,9 @@ class S3FIFOPolicy(Policy[K, V]):
         evicted: list[tuple[K, V]] = []
         while len(self._index) >= self.max_size:
             evicted.extend(self.evict())
-        if remembered:
-            node = [value, 0, True]
-            self._main[key] = node
-        else:
-            node = [value, 0, False]
-            self._small[key] = node
+        to_main = remembered or (not self._evicted and len(self._small) >= self.small_size)
+        node = [value, 0, to_main]
+        (self._main if to_main else self._small)[key] = node
         self._index[key] = node
         return evicted
 
@@ -617,43 +612,30 @@ class S3FIFOPolicy(Policy[K, V]):
     def evict(self) -> list[tuple[K, V]]:
         if not self._index:
             raise KeyError("evict from an empty policy")
-        if len(self._small) >= self.small_size or not self._main:
-            return self._evict_small()
-        return self._evict_main()
-
-    def _evict_small(self) -> list[tuple[K, V]]:
+        self._evicted = True
         small, main = self._small, self._main
-        evicted: list[tuple[K, V]] = []
-        while small:
+        while True:
+            if len(main) > self.main_size or not small:
+                key, node = main.popitem(last=False)
+                if node[1] > 0:  # a second chance, one counter step lower
+                    node[1] -= 1
+                    main[key] = node
+                    continue
+                del self._index[key]
+                return [(key, node[0])]
             key, node = small.popitem(last=False)
             if node[1] >= self.move_to_main_threshold:
                 node[1] = 0
                 node[2] = True
                 main[key] = node
-                if len(main) > self.main_size:
-                    evicted.extend(self._evict_main())
-            else:
-                del self._index[key]
-                if self.ghost_size:
-                    ghost = self._ghost
-                    ghost[key] = None
-                    if len(ghost) > self.ghost_size:
-                        ghost.popitem(last=False)
-                evicted.append((key, node[0]))
-                break
-        return evicted
-
-    def _evict_main(self) -> list[tuple[K, V]]:
-        main = self._main
-        while main:
-            key, node = main.popitem(last=False)
-            if node[1] > 0:
-                node[1] -= 1
-                main[key] = node
-            else:
-                del self._index[key]
-                return [(key, node[0])]
-        return []
+                continue
+            del self._index[key]
+            if self.ghost_size:
+                ghost = self._ghost
+                ghost[key] = None
+                if len(ghost) > self.ghost_size:
+                    ghost.popitem(last=False)
+            return [(key, node[0])]
 
     def queue_of(self, key: K) -> str | None:
         """``"small"``, ``"main"``, ``"ghost"`` or ``None``: where ``key`` is.

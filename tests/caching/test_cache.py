@@ -210,13 +210,16 @@ def test_s3fifo_strategy_filters_one_hit_wonders() -> None:
     cache = Cache()
     cache.define_strategy("s", max_size=10, policy="s3fifo")
     for i in range(10):
-        cache.set(str(i), i, "s")
-    cache.get("3")
+        cache.set(str(i), i, "s")  # "0" in the small queue, 1…9 in main
     for i in range(10, 15):
-        cache.set(str(i), i, "s")
-    assert "3" in cache  # hit while in the small queue: promoted
-    assert all(str(i) not in cache for i in (0, 1, 2, 4, 5))
+        cache.set(str(i), i, "s")  # a scan of keys read once
+    assert all(str(i) in cache for i in range(1, 10))  # the main queue survives it
+    assert all(str(i) not in cache for i in (0, 10, 11, 12, 13))
     assert row(cache, "s")["evictions_capacity"] == 5
+    cache.get("14")
+    cache.get("14")  # read twice while in the small queue
+    cache.set("15", 15, "s")
+    assert "14" in cache and "1" not in cache  # promoted; main's oldest made room
 
 
 # -- TTL ---------------------------------------------------------------------------

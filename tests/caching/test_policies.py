@@ -173,54 +173,61 @@ def test_s3fifo_sizes() -> None:
     assert (tiny.small_size, tiny.main_size) == (1, 2)
 
 
-def test_s3fifo_one_hit_wonders_leave_through_the_ghost() -> None:
+def test_s3fifo_fills_main_before_it_first_evicts() -> None:
     p = S3FIFOPolicy(10)  # S 1, M 9, G 9
     for i in range(10):
-        p.put(i, i)  # S may exceed its share until the cache is full
-    assert p.put(10, 10) == [(0, 0)]
+        p.put(i, i)
+    assert [p.queue_of(i) for i in range(10)] == ["small"] + ["main"] * 9
+    assert p.put(10, 10) == [(0, 0)]  # S's one-hit wonder leaves, its key to G
     assert p.queue_of(0) == "ghost"
     assert 0 not in p
+    assert p.queue_of(10) == "small"  # once the cache has evicted, new keys go to S
 
 
-def test_s3fifo_hit_in_small_moves_to_main_with_counter_reset() -> None:
+def test_s3fifo_two_hits_in_small_earn_main_with_the_counter_reset() -> None:
     p = S3FIFOPolicy(10)
-    for i in range(10):
+    for i in range(11):
+        p.put(i, i)  # S: 10
+    p.hit(10)
+    assert p.put(11, 11) == [(10, 10)]  # one hit is not enough (threshold 2)
+    p.hit(11)
+    p.hit(11)
+    assert p.put(12, 12) == [(1, 1)]  # 11 moves to M; M is over its share: 1 goes
+    assert p.queue_of(11) == "main"
+    assert p.frequency(11) == 0
+
+
+def test_s3fifo_threshold_one_promotes_on_one_hit() -> None:
+    p = S3FIFOPolicy(10, move_to_main_threshold=1)
+    for i in range(11):
         p.put(i, i)
-    p.hit(1)
-    p.hit(1)
-    assert p.put(10, 10) == [(0, 0)]  # S: 1..9, 10
-    assert p.put(11, 11) == [(2, 2)]  # 1 (hit) moves to M, 2 (not) goes
-    assert p.queue_of(1) == "main"
-    assert p.frequency(1) == 0
+    p.hit(10)
+    assert p.put(11, 11) == [(1, 1)]  # 10 moves to M, M's oldest goes
+    assert p.queue_of(10) == "main"
 
 
 def test_s3fifo_ghost_hit_inserts_into_main() -> None:
     p = S3FIFOPolicy(10)
     for i in range(11):
-        p.put(i, i)  # 0 is evicted into G
-    assert p.put(0, "again") == [(1, 1)]  # room is made from S; 0 skips S
+        p.put(i, i)  # 0 is evicted into G; S: 10
+    assert p.put(0, "again") == [(10, 10)]  # room is made from S; 0 skips S
     assert p.queue_of(0) == "main"
-    assert p.queue_of(1) == "ghost"
+    assert p.queue_of(10) == "ghost"
 
 
 def test_s3fifo_main_is_a_two_bit_clock() -> None:
     p = S3FIFOPolicy(10)
     for i in range(10):
-        p.put(i, i)
-    for i in range(9):
-        p.hit(i)
-    # S is 0..9; 0..8 were hit: they all move to M, 9 goes to G
-    assert p.put(10, 10) == [(9, 9)]
-    assert [p.queue_of(i) for i in (0, 8, 10)] == ["main", "main", "small"]
-    p.hit(0)
-    p.hit(0)
-    p.hit(1)  # M: 0 (freq 2), 1 (freq 1), 2..8 (freq 0)
-    assert p.put(9, 9) == [(10, 10)]  # G remembers 9 -> M; S's 10 makes room
-    # S is empty now, so room comes from M: 0 is reinserted with freq 1, 1 with
-    # freq 0, and 2 is evicted
-    assert p.put(12, 12) == [(2, 2)]
-    assert (p.frequency(0), p.frequency(1)) == (1, 0)
-    assert p.queue_of(2) is None  # evicted from M: not remembered
+        p.put(i, i)  # S: 0; M: 1..9
+    p.hit(1)
+    p.hit(1)
+    p.hit(2)  # M: 1 (freq 2), 2 (freq 1), 3..9 (freq 0)
+    assert p.put(10, 10) == [(0, 0)]  # from S
+    assert p.put(0, 0) == [(10, 10)]  # G remembers 0 -> M; S's 10 makes room; M: 10
+    # M is over its share: 1 is reinserted with freq 1, 2 with freq 0, 3 evicted
+    assert p.put(11, 11) == [(3, 3)]
+    assert (p.frequency(1), p.frequency(2)) == (1, 0)
+    assert p.queue_of(3) is None  # evicted from M: not remembered
 
 
 def test_s3fifo_frequency_is_capped_at_three() -> None:
@@ -229,18 +236,6 @@ def test_s3fifo_frequency_is_capped_at_three() -> None:
     for _ in range(10):
         p.hit("a")
     assert p.frequency("a") == 3
-
-
-def test_s3fifo_move_to_main_threshold_two_needs_two_hits() -> None:
-    p = S3FIFOPolicy(10, move_to_main_threshold=2)
-    for i in range(10):
-        p.put(i, i)
-    p.hit(0)  # one hit is not enough with threshold 2
-    p.hit(1)
-    p.hit(1)
-    assert p.put(10, 10) == [(0, 0)]
-    assert p.put(11, 11) == [(2, 2)]
-    assert p.queue_of(1) == "main"
 
 
 def test_s3fifo_pop_does_not_feed_the_ghost() -> None:
@@ -314,3 +309,31 @@ def test_hits_match_libcachesim(name: str, size: int) -> None:
             ours.put(key, None)
         expected = bool(theirs.get(lcs.Request(obj_size=1, obj_id=key)))
         assert hit == expected, f"request {i} (key {key}): ours {hit}, libCacheSim {expected}"
+
+
+# -- the runtime cache does what the simulator predicts ---------------------------
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("size", [3, 40, 400])
+def test_runtime_policy_hits_exactly_where_the_simulator_says(name: str, size: int) -> None:
+    # the notebook recommends a policy from a simulation: the cache a user then runs
+    # must be the policy that was simulated, request for request
+    from perflab.caching import simulate
+    from perflab.caching.synth import zipf_keys
+
+    keys = zipf_keys(20_000, 2_000, 0.9, seed=size).tolist()
+    policy = make_policy(name, size)
+    hits = 0
+    for k in keys:
+        if k in policy:
+            policy.hit(k)
+            hits += 1
+        else:
+            policy.put(k, k)
+    trace = {
+        "timestamp": [float(i) for i in range(len(keys))],
+        "key": keys,
+        "size": [1] * len(keys),
+    }
+    assert hits == simulate(trace, [name], [size])["hits"][0]
