@@ -4,12 +4,14 @@
 
 * ``method="exact"`` for LRU: every request's stack distance in one pass
   (:mod:`perflab.caching._stack`), so the curve holds for every size at once and
-  equals a replay at each (:func:`perflab.caching.simulate`) — except that an object
-  larger than a cache still occupies the stack. TTLs break LRU's inclusion property
-  (an object evicted early and read again gets a new expiry), so a trace with TTLs
-  is replayed at each size while that is affordable (:data:`EXACT_REPLAYS_MAX`); above,
-  the one pass takes each object to expire as in a cache that never evicts it first;
-* ``method="exact"`` for any other policy: one replay per size;
+  equals a replay at each (:func:`perflab.caching.simulate`). That needs LRU's
+  inclusion property (a bigger cache holds all a smaller one does), which deletes,
+  TTLs and, in bytes, objects that shrink break (they free room in a small cache after
+  it evicted what a bigger one keeps), and the stack counts an object bigger than a
+  cache that the cache never admits. A trace with any of these is replayed at each
+  size instead;
+* ``method="exact"`` for any other policy: one replay per size (``auto`` scales down
+  instead when requests × sizes exceed :data:`EXACT_REPLAYS_MAX`);
 * ``method="shards"`` for LRU: SHARDS (Waldspurger et al., FAST'15) — stack
   distances of the requests of a hash-sampled ``rate`` of the keys, scaled by
   ``1/rate``, with the count correction of SHARDS-adj;
@@ -74,6 +76,25 @@ def stack_distances(trace: FrameLike | Prepared, unit: Unit = "objects") -> np.n
     """
     p = prepare(trace)
     return _stack.stack_distances(p.keys, p.sizes, p.times, p.ttls, p.ops, p.n_obj, unit == "bytes")
+
+
+def _stack_is_exact(p: Prepared, unit: Unit, smallest: int) -> bool:
+    """Whether LRU's one pass equals a replay at every size (``smallest`` and up).
+
+    Inclusion (a bigger LRU cache holds everything a smaller one does) breaks when an
+    entry leaves a cache other than by eviction: a delete, an expiry, or (counting
+    bytes) a set that shrinks an object frees room in a small cache after it has
+    already evicted what the stack still holds. And an object bigger than a cache is
+    never admitted to it, but sits on the stack.
+    """
+    if (p.ops == 2).any() or np.isfinite(p.ttls).any():
+        return False
+    if unit == "bytes" and p.requests:
+        biggest = _stack.largest_size(p.keys, p.sizes, p.n_obj)
+        if biggest.max() > smallest:
+            return False
+        return bool((p.sizes == biggest[p.keys]).all())
+    return True
 
 
 def _curve_from_distances(
@@ -277,7 +298,8 @@ def miss_ratio_curve(
         of the working set to all of it.
     method : {"auto", "exact", "shards", "scaled"}
         See the module docstring. ``auto``: exact while affordable
-        (:data:`EXACT_LRU_MAX`, :data:`EXACT_REPLAYS_MAX`), sampled above.
+        (:data:`EXACT_LRU_MAX`, :data:`EXACT_REPLAYS_MAX`), sampled above (SHARDS for
+        LRU's one pass, scaled replays otherwise).
     rate : float, optional
         Sampling rate of ``shards``/``scaled`` (default: enough for about 100 000
         sampled requests, at least 0.001).
@@ -311,16 +333,16 @@ def miss_ratio_curve(
     if p.requests == 0 or grid.size == 0:
         return CURVE.empty()
     affordable = p.requests * grid.size <= EXACT_REPLAYS_MAX
-    has_ttl = bool(np.isfinite(p.ttls).any())
+    one_pass = policy == "lru" and _stack_is_exact(p, unit, int(grid.min()))
     if method == "auto":
-        if policy == "lru" and not (has_ttl and not affordable):
+        if one_pass:
             method = "exact" if p.requests <= EXACT_LRU_MAX else "shards"
         else:
             method = "exact" if affordable else "scaled"
     if rate is None:
         rate = 1.0 if method == "exact" else min(1.0, max(0.001, 100_000 / p.requests))
     if method == "exact":
-        if policy == "lru" and not (has_ttl and affordable):
+        if one_pass:
             miss, byte_miss = _lru_exact(p, unit, grid)
         else:
             miss, byte_miss = _replayed(p, policy, unit, grid, 1.0)

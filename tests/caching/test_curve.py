@@ -163,3 +163,35 @@ def test_sampled_curve_has_no_estimate_where_the_size_scales_below_one_object(wi
     est = miss_ratio_curve(wide, method="shards", rate=0.01, sizes=[50, 5_000])
     assert est["miss_ratio"].to_list()[0] is None
     assert est["miss_ratio"].to_list()[1] is not None
+
+
+def test_a_delete_breaks_inclusion_so_the_curve_replays():
+    # 3 is evicted from a 4-object LRU by 4 before 0 is deleted; a stack would have
+    # moved 3 up when 0 left, and counted the last get a hit
+    df = {
+        "timestamp": [float(i) for i in range(7)],
+        "key": [3, 0, 1, 2, 4, 0, 3],
+        "size": [1] * 7,
+        "op": ["get"] * 5 + ["delete", "get"],
+    }
+    assert miss_ratio_curve(df, sizes=[4])["miss_ratio"][0] == 1.0
+    assert simulate(df, ["lru"], [4])["miss_ratio"][0] == 1.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 6), st.integers(1, 9)), min_size=1, max_size=50),
+    st.integers(5, 40),
+)
+def test_byte_curve_equals_replay_when_objects_change_size(reqs, size):
+    df = {
+        "timestamp": [float(i) for i in range(len(reqs))],
+        "key": [k for k, _ in reqs],
+        "size": [s for _, s in reqs],
+        "op": ["set" if i % 3 == 2 else "get" for i in range(len(reqs))],
+    }
+    sim = simulate(df, ["lru"], [size], unit="bytes", workers=1)
+    if sim.is_empty() or sim["requests"][0] == 0:
+        return
+    curve = miss_ratio_curve(df, unit="bytes", sizes=[size])
+    assert curve["miss_ratio"][0] == pytest.approx(sim["miss_ratio"][0], abs=1e-12)
