@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from perflab.caching.keys import dense_keys
     from perflab.caching.profile import describe_trace, level_split, popularity
     from perflab.caching.read import (
+        fill_of,
         read_accesses,
         read_oracle_general,
         read_trace,
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     from perflab.caching.record import Recorder
     from perflab.caching.redis_level import RedisLevel
     from perflab.caching.rules import top_recommendations
-    from perflab.caching.simulation import prepare, simulate
+    from perflab.caching.simulation import prepare, simulate, ttl_effect
     from perflab.caching.synth import zipf_trace
 
 # name → the module that defines it, imported on first use (numba kernels and redis
@@ -47,6 +48,7 @@ _HOME = {
     "default_cache": "cache",
     "dense_keys": "keys",
     "describe_trace": "profile",
+    "fill_of": "read",
     "find_knee": "curve",
     "level_split": "profile",
     "miss_ratio_curve": "curve",
@@ -59,6 +61,7 @@ _HOME = {
     "simulate": "simulation",
     "sniff_format": "read",
     "top_recommendations": "rules",
+    "ttl_effect": "simulation",
     "write_oracle_general": "read",
     "zipf_trace": "synth",
 }
@@ -77,6 +80,7 @@ __all__ = [
     "default_cache",
     "dense_keys",
     "describe_trace",
+    "fill_of",
     "find_knee",
     "level_split",
     "miss_ratio_curve",
@@ -89,6 +93,7 @@ __all__ = [
     "simulate",
     "sniff_format",
     "top_recommendations",
+    "ttl_effect",
     "write_oracle_general",
     "zipf_trace",
 ]

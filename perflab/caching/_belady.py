@@ -3,10 +3,12 @@
 Belady evicts the cached object whose next request is furthest in the future; an
 object that will never be requested again (or that expires before it is) goes first,
 and a missed object whose own next request is the furthest is not admitted at all
-(bypass), which makes this the true optimum for objects of equal size: no policy can
-hit more (a property ``tests/caching`` checks). With sizes in bytes, evicting the
-furthest next use is the usual heuristic bound, not a proven optimum (finding one is
-NP-hard): a size-aware policy can occasionally beat it.
+(bypass), which makes this the true optimum for objects of equal size and no TTLs: no
+policy can hit more (a property ``tests/caching`` checks, with sets and deletes). With
+sizes in bytes, evicting the furthest next use is the usual heuristic bound, not a
+proven optimum (finding one is NP-hard); and with TTLs, where a miss re-inserts an
+object with a fresh expiry, evicting early can pay: in both cases a policy can
+occasionally beat it, and Belady is a reference rather than a bound.
 
 The kernel shares the replay loop's meaning of operations and TTLs
 (:mod:`perflab.caching._replay`). Cached objects sit in an indexed max-heap keyed by
@@ -25,9 +27,11 @@ _jit = nb.njit(nogil=True, cache=True)
 
 @_jit
 def next_use(keys: np.ndarray, ops: np.ndarray, n_obj: int) -> np.ndarray:
-    """For each request, the index of the next request of its key (``_NEVER`` if none).
+    """For each request, the index of the next get of its key (``_NEVER`` if none).
 
-    A ``delete`` (op 2) ends the object's life: the request before it has no next use.
+    Only a get uses the value a request leaves in the cache: a ``set`` (op 1) rewrites
+    it whether it is cached or not, a ``delete`` (op 2) ends it, so a request followed
+    by either before any get has no next use.
     """
     n = keys.shape[0]
     out = np.empty(n, np.int64)
@@ -35,7 +39,7 @@ def next_use(keys: np.ndarray, ops: np.ndarray, n_obj: int) -> np.ndarray:
     for i in range(n - 1, -1, -1):
         x = keys[i]
         out[i] = seen[x]
-        seen[x] = _NEVER if ops[i] == 2 else i
+        seen[x] = i if ops[i] == 0 else _NEVER
     return out
 
 
@@ -97,6 +101,7 @@ def replay_belady(
     n_obj: int,
     capacity: int,
     by_bytes: bool,
+    fill_on_miss: bool = True,
 ) -> np.ndarray:
     """Replay a trace through Belady's MIN; counters as :func:`_replay.replay`."""
     nxt = next_use(keys, ops, n_obj)
@@ -150,6 +155,8 @@ def replay_belady(
             if op == 0:
                 out[6] += 1
             continue
+        if op == 0 and not fill_on_miss:
+            continue  # cache-aside: only sets fill
         if nu == _NEVER:
             continue  # never read again: the optimum does not keep it
         key[x] = nu

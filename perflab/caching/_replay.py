@@ -18,7 +18,9 @@ or bytes, the counters — and calls the policy's hooks (:mod:`perflab.caching._
    ``hit``); otherwise an object larger than the whole cache is counted ``too_large``
    and not admitted, and any other is offered to the policy (``admit``, which may
    decline it) and then admitted: evictions until it fits, ``insert``. A ``set`` of
-   an uncached object is admitted the same way, uncounted.
+   an uncached object is admitted the same way, uncounted. With ``fill_on_miss``
+   false (a cache-aside trace: the application sets what it missed), a get that
+   misses admits nothing.
 
 Numba caches each kernel on disk, keyed by its own file only: the compiled loop holds
 the hooks of ``_lists.py``, ``_basic.py`` and ``_advanced.py`` inlined, and would not
@@ -206,6 +208,7 @@ def replay(
     capacity: int,
     by_bytes: bool,
     params: np.ndarray,
+    fill_on_miss: bool = True,
 ) -> np.ndarray:
     """Replay a trace through policy ``p`` with ``capacity``; return the counters.
 
@@ -275,6 +278,8 @@ def replay(
             if op == GET:
                 n_large += 1
             continue
+        if op == GET and not fill_on_miss:
+            continue  # cache-aside: the application's set that follows fills the cache
         if not _admit(p, L, R, F, x, t, w):
             continue
         L[x, WEIGHT] = w

@@ -218,7 +218,12 @@ def stats_bars(stats: FrameLike, *, title: str = "Live cache: what each get foun
     'bar'
     """
     df = as_frame(stats)
-    ttl = pl.col("evictions_ttl") if "evictions_ttl" in df.columns else pl.lit(0)
+    # evictions_ttl also counts expired entries no get found: at most all the misses
+    ttl = (
+        pl.min_horizontal(pl.col("evictions_ttl").fill_null(0), pl.col("misses"))
+        if "evictions_ttl" in df.columns
+        else pl.lit(0)
+    )
     long = (
         df.with_columns(
             pl.concat_str([pl.col("strategy"), pl.lit(" · "), pl.col("level")]).alias("cache"),

@@ -40,7 +40,7 @@ import polars as pl
 
 from perflab.caching import _stack
 from perflab.caching.schema import CURVE, POLICIES
-from perflab.caching.simulation import Prepared, Unit, prepare, run_one
+from perflab.caching.simulation import Fill, Prepared, Unit, prepare, run_one
 from perflab.errors import ParameterError
 from perflab.frames import FrameLike, as_frame
 
@@ -104,7 +104,7 @@ def _curve_from_distances(
     gets = dist != _stack.NOT_GET
     d = dist[gets]
     b = req_bytes[gets]
-    warm = d > 0
+    warm = d >= 0  # 0 bytes away: a zero-size object, hit at any size
     order = np.argsort(d[warm], kind="stable")
     ds = d[warm][order] * scale
     cum_bytes = np.concatenate([[0], np.cumsum(b[warm][order])])
@@ -245,13 +245,13 @@ def _error(curves: list[np.ndarray], sizes: np.ndarray) -> np.ndarray:
 
 
 def _replayed(
-    p: Prepared, policy: str, unit: Unit, sizes: np.ndarray, scale: float
+    p: Prepared, policy: str, unit: Unit, sizes: np.ndarray, scale: float, fill: Fill = "miss"
 ) -> tuple[np.ndarray, np.ndarray]:
     from concurrent.futures import ThreadPoolExecutor
 
     caps = [max(1, round(float(s) * scale)) for s in sizes]
     with ThreadPoolExecutor() as pool:
-        counters = list(pool.map(lambda c: run_one(p, policy, c, unit), caps))
+        counters = list(pool.map(lambda c: run_one(p, policy, c, unit, fill=fill), caps))
     c = np.vstack(counters) if counters else np.zeros((0, 7), np.int64)
     n = c[:, 0].astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -261,11 +261,18 @@ def _replayed(
 
 
 def _scaled(
-    p: Prepared, policy: str, unit: Unit, sizes: np.ndarray, rate: float, groups: int, salt: int
+    p: Prepared,
+    policy: str,
+    unit: Unit,
+    sizes: np.ndarray,
+    rate: float,
+    groups: int,
+    salt: int,
+    fill: Fill = "miss",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     whole, subs = _split(p, rate, groups, salt)
-    miss, byte_miss = _replayed(whole, policy, unit, sizes, rate)
-    curves = [_replayed(q, policy, unit, sizes, rate / groups)[0] for q in subs]
+    miss, byte_miss = _replayed(whole, policy, unit, sizes, rate, fill)
+    curves = [_replayed(q, policy, unit, sizes, rate / groups, fill)[0] for q in subs]
     return miss, byte_miss, _error(curves, sizes)
 
 
@@ -280,6 +287,7 @@ def miss_ratio_curve(
     groups: int = 8,
     points: int = 200,
     salt: int = 0,
+    fill: Fill = "miss",
 ) -> pl.DataFrame:
     """The miss ratio of ``policy`` at many cache sizes.
 
@@ -309,6 +317,9 @@ def miss_ratio_curve(
         Number of sizes of the default grid.
     salt : int
         Seed of the key hash that picks the sample.
+    fill : {"miss", "set"}
+        What puts an object in the cache (see :func:`perflab.caching.simulate`); with
+        ``"set"`` LRU's curve is replayed (a miss that admits nothing breaks the stack).
 
     Returns
     -------
@@ -326,14 +337,16 @@ def miss_ratio_curve(
         raise ParameterError(f"unknown policy {policy!r}; perflab simulates {list(POLICIES)}")
     if method not in ("auto", "exact", "shards", "scaled"):
         raise ParameterError(f"method must be auto, exact, shards or scaled, not {method!r}")
-    if method == "shards" and policy != "lru":
-        raise ParameterError("SHARDS samples LRU stack distances; use method='scaled'")
+    if method == "shards" and (policy != "lru" or fill != "miss"):
+        raise ParameterError(
+            "SHARDS samples LRU stack distances of a read-through cache; use method='scaled'"
+        )
     p = prepare(trace)
     grid = _grid(p, unit, sizes, points)
     if p.requests == 0 or grid.size == 0:
         return CURVE.empty()
     affordable = p.requests * grid.size <= EXACT_REPLAYS_MAX
-    one_pass = policy == "lru" and _stack_is_exact(p, unit, int(grid.min()))
+    one_pass = policy == "lru" and fill == "miss" and _stack_is_exact(p, unit, int(grid.min()))
     if method == "auto":
         if one_pass:
             method = "exact" if p.requests <= EXACT_LRU_MAX else "shards"
@@ -345,15 +358,21 @@ def miss_ratio_curve(
         if one_pass:
             miss, byte_miss = _lru_exact(p, unit, grid)
         else:
-            miss, byte_miss = _replayed(p, policy, unit, grid, 1.0)
+            miss, byte_miss = _replayed(p, policy, unit, grid, 1.0, fill)
         return _frame(grid, miss, byte_miss, unit, policy, "exact", 0.0)
     if method == "shards":
+        if not _stack_is_exact(p, unit, int(grid.min())):
+            logger.warning(
+                "SHARDS assumes LRU's inclusion property, which this trace breaks (deletes, "
+                "TTLs or objects that shrink or outgrow the cache): method='scaled' replays "
+                "them as they are"
+            )
         miss, byte_miss, err = _lru_shards(p, unit, grid, rate, groups, salt)
     else:
-        miss, byte_miss, err = _scaled(p, policy, unit, grid, rate, groups, salt)
+        miss, byte_miss, err = _scaled(p, policy, unit, grid, rate, groups, salt, fill)
     # a size that scales to fewer than MIN_SCALED objects says little: no estimate there
     one = 1.0 if unit == "objects" else p.working_set_bytes / max(p.n_obj, 1)
-    blind = grid * rate < MIN_SCALED * one
+    blind = (grid * rate < MIN_SCALED * one) if rate < 1 else np.zeros(grid.shape, bool)
     for a in (miss, byte_miss, err):
         a[blind] = np.nan
     return _frame(grid, miss, byte_miss, unit, policy, method, err)

@@ -105,6 +105,7 @@ from perflab.times import check_zone_mix, parse_times
 
 __all__ = [
     "FORMATS",
+    "fill_of",
     "read_accesses",
     "read_oracle_general",
     "read_trace",
@@ -364,6 +365,27 @@ def write_oracle_general(trace: FrameLike, path: PathLike) -> Path:
 
         return write_atomic(target, compress)
     return write_atomic(target, lambda fh: fh.write(payload))
+
+
+def fill_of(path: PathLike, *, format: str | None = None) -> str:
+    """How the cache that wrote a trace was filled: ``"set"`` or ``"miss"``.
+
+    The runtime cache's recordings are cache-aside (a get that misses leaves the cache
+    alone; the application's ``set`` fills it), so they are ``"set"``; every other
+    format is taken as read-through, ``"miss"`` (libCacheSim's assumption, and the
+    only one a trace of gets alone allows). Give the result to
+    :func:`perflab.caching.simulate` as ``fill=``.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "rec.csv"
+    >>> _ = p.write_text("timestamp,key,size,ttl,op,result,level,strategy\\n")
+    >>> fill_of(p)
+    'set'
+    """
+    fmt = _format_name(format) if format is not None else sniff_format(path)
+    return "set" if fmt == "recorder" else "miss"
 
 
 def sniff_format(path: PathLike, *, columns: Mapping[str, str] | None = None) -> str:

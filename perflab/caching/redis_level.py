@@ -51,7 +51,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeAlias
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import redis
 from redis.backoff import NoBackoff
@@ -262,10 +262,19 @@ def make_serializer(spec: SerializerSpec) -> Serializer:
 
 
 def _redacted(url: str) -> str:
-    """``url`` without user and password."""
+    """``url`` without user and password (in the host part or the query string).
+
+    Examples
+    --------
+    >>> _redacted("redis://u:secret@h:6379/0?password=secret&db=1")
+    'redis://h:6379/0?db=1'
+    """
     parts = urlsplit(url)
     netloc = parts.netloc.rpartition("@")[2]
-    return parts._replace(netloc=netloc).geturl()
+    query = urlencode(
+        [(k, v) for k, v in parse_qsl(parts.query) if k.lower() not in ("password", "username")]
+    )
+    return parts._replace(netloc=netloc, query=query).geturl()
 
 
 _GLOB = re.compile(r"([\\*?\[\]])")

@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from perflab.caching.curve import doubling_gain, recommend_size
@@ -60,7 +61,8 @@ TTL_EXPIRY = rule("caching.ttl-expiry", "medium", "entries expire before they ar
 L2_ERRORS = rule("caching.l2-errors", "high", "the Redis level is failing")
 LOW_HIT_RATIO = rule("caching.low-hit-ratio", "medium", "a cache strategy rarely hits")
 
-_ADMITTING = {"s3fifo", "wtinylfu", "arc", "2q"}  # filter or quickly drop one-hit wonders
+_ADMITTING = {"s3fifo", "sieve", "wtinylfu", "arc", "2q"}  # drop one-hit wonders quickly
+_RUNTIME = ("lru", "lfu", "fifo", "sieve", "s3fifo")  # what perflab.caching.Cache runs
 
 
 def _fmt_size(size: float, unit: str) -> str:
@@ -103,9 +105,12 @@ def policy_findings(
     unit = sim["unit"][0] if "unit" in sim.columns else "objects"
     here = _at(sim.filter(pl.col("policy") != "belady"), current_size)
     mine = here.filter(pl.col("policy") == current_policy)
-    if mine.is_empty():
+    # recommend what the runtime cache can run; a better policy it cannot run is context
+    runnable = here.filter(pl.col("policy").is_in(list(_RUNTIME)))
+    if mine.is_empty() or runnable.is_empty():
         return []
-    best = here.sort("hit_ratio", descending=True).row(0, named=True)
+    best = runnable.sort("hit_ratio", descending=True).row(0, named=True)
+    top = here.sort("hit_ratio", descending=True).row(0, named=True)
     gain = (best["hit_ratio"] - mine["hit_ratio"][0]) * 100
     if best["policy"] == current_policy or gain < min_gain_pts:
         return []
@@ -116,6 +121,12 @@ def policy_findings(
             finding=(
                 f"at {_fmt_size(best['size'], unit)}, {best['policy']} hits "
                 f"{best['hit_ratio']:.1%} of requests, {current_policy} {mine['hit_ratio'][0]:.1%}"
+                + (
+                    f" ({top['policy']}, which perflab's Cache does not run, "
+                    f"{top['hit_ratio']:.1%})"
+                    if top["policy"] != best["policy"]
+                    else ""
+                )
             ),
             action=(
                 f"switch the cache's eviction policy to {best['policy']} "
@@ -154,10 +165,17 @@ def size_findings(
     policy = df["policy"][0] if "policy" in df.columns else "the policy"
     sizes = df["size"].to_list()
     nearest = min(sizes, key=lambda s: abs(s - current_size))
-    hit_now = 1 - df.filter(pl.col("size") == nearest)["miss_ratio"].cast(pl.Float64).item()
+    # the hit ratio at the current size itself, interpolated in log size between points
+    hit_now = 1 - float(
+        np.interp(
+            np.log(current_size),
+            np.log(df["size"].cast(pl.Float64).to_numpy()),
+            df["miss_ratio"].cast(pl.Float64).to_numpy(),
+        )
+    )
     out: list[Recommendation] = []
-    if hit_now < target_hit_ratio:
-        need = recommend_size(df, target_hit_ratio)
+    if hit_now < target_hit_ratio - 1e-9:
+        need = recommend_size(df.filter(pl.col("size") > current_size), target_hit_ratio)
         if need is not None:
             out.append(
                 Recommendation.of(
@@ -301,13 +319,19 @@ def stats_findings(
                     impact_unit="misses/1k",
                 )
             )
-        expired = row.get("evictions_ttl") or 0
+        # evictions_ttl also counts expired entries swept before any get found them:
+        # at most every miss can have been an expired entry
+        expired = min(row.get("evictions_ttl") or 0, row["misses"] or 0)
         if row["misses"] and expired / row["misses"] >= expiry_share:
             out.append(
                 Recommendation.of(
                     TTL_EXPIRY,
                     subject=name,
-                    finding=f"{expired / row['misses']:.0%} of misses found the entry expired",
+                    finding=(
+                        f"{row.get('evictions_ttl') or 0:,} entries expired, against "
+                        f"{row['misses']:,} misses: up to {expired / row['misses']:.0%} of "
+                        "misses were of expired entries"
+                    ),
                     action=(
                         "lengthen the TTL where staleness allows, or refresh hot entries "
                         "before they expire"

@@ -29,11 +29,12 @@ from perflab.caching.schema import OPS, POLICIES, SIMULATION, TRACE
 from perflab.errors import ParameterError
 from perflab.frames import FrameLike, as_frame
 
-__all__ = ["DEFAULT_POLICIES", "Prepared", "default_sizes", "prepare", "simulate"]
+__all__ = ["DEFAULT_POLICIES", "Prepared", "default_sizes", "prepare", "simulate", "ttl_effect"]
 
 logger = logging.getLogger(__name__)
 
 Unit = Literal["objects", "bytes"]
+Fill = Literal["miss", "set"]
 
 DEFAULT_POLICIES: tuple[str, ...] = ("fifo", "lru", "lfu", "clock", "sieve", "s3fifo", "belady")
 """What :func:`simulate` runs when no policies are named."""
@@ -212,6 +213,7 @@ def run_one(
     capacity: int,
     unit: Unit = "objects",
     params: Sequence[float] = (),
+    fill: Fill = "miss",
 ) -> np.ndarray:
     """Replay ``p`` through one policy at one capacity; the kernels' counters.
 
@@ -222,9 +224,12 @@ def run_one(
     [4, 1, 4, 1, 1, 0, 0]
     """
     by_bytes = unit == "bytes"
+    if fill not in ("miss", "set"):
+        raise ParameterError(f"fill must be 'miss' or 'set', not {fill!r}")
+    on_miss = fill == "miss"
     if policy == "belady":
         return _belady.replay_belady(
-            p.keys, p.sizes, p.times, p.ttls, p.ops, p.n_obj, capacity, by_bytes
+            p.keys, p.sizes, p.times, p.ttls, p.ops, p.n_obj, capacity, by_bytes, on_miss
         )
     return _replay.replay(
         _replay.CODES[policy],
@@ -237,6 +242,7 @@ def run_one(
         capacity,
         by_bytes,
         np.asarray(params, np.float64),
+        on_miss,
     )
 
 
@@ -248,6 +254,7 @@ def simulate(
     unit: Unit = "objects",
     params: Mapping[str, Sequence[float]] | None = None,
     workers: int | None = None,
+    fill: Fill = "miss",
 ) -> pl.DataFrame:
     """Hit ratio and byte hit ratio of each policy at each cache size.
 
@@ -269,6 +276,13 @@ def simulate(
         minutes). See :mod:`perflab.caching._basic` and :mod:`perflab.caching._advanced`.
     workers : int, optional
         Threads replaying at once (default: the machine's cores).
+    fill : {"miss", "set"}
+        What puts an object in the cache: ``"miss"`` — a get that misses (a
+        read-through cache; libCacheSim's assumption, and the only choice for a trace of
+        gets alone); ``"set"`` — only a set (cache-aside: the application reads the
+        origin and sets the value, as perflab's :class:`~perflab.caching.Cache`,
+        memcached and Redis clients do; use it for their recordings, see
+        :func:`perflab.caching.read.fill_of`).
 
     Returns
     -------
@@ -299,12 +313,14 @@ def simulate(
     caps = _resolve_sizes(sizes, p.working_set(unit))
     params = params or {}
     jobs = [(name, cap) for name in names for cap in caps]
+    if not jobs:  # no size to simulate (a working set of zero bytes)
+        return SIMULATION.empty()
     # long runs first, so the pool is not left waiting on one at the end
     jobs.sort(key=lambda j: j[0] in ("belady", "wtinylfu", "arc", "lfu"), reverse=True)
 
     def work(job: tuple[str, int]) -> dict[str, object]:
         name, cap = job
-        c = run_one(p, name, cap, unit, params.get(name, ()))
+        c = run_one(p, name, cap, unit, params.get(name, ()), fill)
         return {"policy": name, "size": cap, **dict(zip(_replay.COUNTERS, c.tolist(), strict=True))}
 
     n_workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
@@ -327,3 +343,50 @@ def _frame(rows: list[dict[str, object]], unit: Unit) -> pl.DataFrame:
         .alias("byte_hit_ratio"),
     ).with_columns((1 - pl.col("hit_ratio")).alias("miss_ratio"))
     return df.select(SIMULATION.names).cast(pl.Schema(SIMULATION.dtypes())).sort("policy", "size")
+
+
+def ttl_effect(
+    trace: FrameLike | Prepared,
+    policy: str = "lru",
+    sizes: Iterable[float] | None = None,
+    *,
+    unit: Unit = "objects",
+    fill: Fill = "miss",
+) -> pl.DataFrame:
+    """The same trace simulated with its TTLs and without: what expiry costs.
+
+    Returns
+    -------
+    polars.DataFrame
+        :data:`~perflab.caching.schema.SIMULATION` rows of ``policy``, twice, with
+        ``variant`` ``"with TTLs"`` / ``"without TTLs"``; at each size the gap in
+        ``hit_ratio`` is the hits lost to expiry, which no amount of memory buys back.
+        Empty when the trace has no TTL.
+
+    Examples
+    --------
+    >>> t = {"timestamp": [0.0, 5, 20], "key": [1, 1, 1], "size": [1] * 3,
+    ...      "ttl": [10.0, 10.0, 10.0]}
+    >>> ttl_effect(t, sizes=[4]).select("variant", "hits").rows()
+    [('with TTLs', 1), ('without TTLs', 2)]
+    """
+    p = prepare(trace)
+    if not np.isfinite(p.ttls).any():
+        return SIMULATION.empty().with_columns(pl.lit(None, dtype=pl.String).alias("variant"))
+    forever = Prepared(
+        keys=p.keys,
+        sizes=p.sizes,
+        times=p.times,
+        ttls=np.full(p.requests, np.nan),
+        ops=p.ops,
+        n_obj=p.n_obj,
+        working_set_bytes=p.working_set_bytes,
+    )
+    return pl.concat(
+        [
+            simulate(q, [policy], sizes, unit=unit, fill=fill).with_columns(
+                pl.lit(name).alias("variant")
+            )
+            for q, name in ((p, "with TTLs"), (forever, "without TTLs"))
+        ]
+    )

@@ -337,3 +337,22 @@ def test_runtime_policy_hits_exactly_where_the_simulator_says(name: str, size: i
         "size": [1] * len(keys),
     }
     assert hits == simulate(trace, [name], [size])["hits"][0]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_recording_of_the_cache_replays_to_its_own_hits(name: str, tmp_path) -> None:
+    # cache-aside traffic (get, on a miss set) recorded by the real Cache, read back
+    # and simulated with fill="set": the simulator predicts the cache it recorded
+    from perflab.caching import Cache, fill_of, read_trace, simulate
+    from perflab.caching.synth import zipf_keys
+
+    path = tmp_path / "rec.csv"
+    cache = Cache(record=path)
+    cache.define_strategy("s", max_size=150, policy=name)
+    for k in zipf_keys(12_000, 1_500, 0.9, seed=3).tolist():
+        cache.get_or_set(f"k{k}", lambda k=k: k, "s")
+    hits = cache.stats().filter(strategy="s", level="l1")["hits"][0]
+    cache.close()
+    assert fill_of(path) == "set"
+    out = simulate(read_trace(path), [name], [150], fill="set")
+    assert out["hits"][0] == hits

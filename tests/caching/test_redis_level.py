@@ -451,3 +451,11 @@ def test_each_outage_is_logged_once_and_the_recovery_too(
     assert reachable.exists(prefix + "a", prefix + "b", prefix + "d") == 0
     assert l2_row(cache)["errors"] == 3
     unreachable.close()
+
+
+def test_a_password_in_the_query_string_is_never_shown() -> None:
+    level = RedisLevel("redis://127.0.0.1:1/0?password=hunter2", timeout_s=0.05)
+    assert "hunter2" not in repr(level)
+    with pytest.raises(LevelError) as caught:
+        level.get("k")
+    assert "hunter2" not in str(caught.value)

@@ -134,3 +134,48 @@ def test_describe_and_popularity():
     assert 0.8 < alpha < 1.2  # the generator's exponent, recovered
     empty = pl.DataFrame(schema={"timestamp": pl.Float64, "key": pl.Int64, "size": pl.Int64})
     assert popularity(empty)[0].is_empty()
+
+
+def test_better_policy_recommends_what_the_runtime_cache_runs():
+    sim = {
+        "policy": ["lru", "wtinylfu", "s3fifo"],
+        "size": [100] * 3,
+        "requests": [1000] * 3,
+        "hits": [500, 600, 560],
+    }
+    (rec,) = policy_findings(sim, "lru", 100)
+    assert rec.subject == "lru → s3fifo"
+    assert "wtinylfu" in rec.finding  # the better one it cannot run, as context
+
+
+def test_size_rules_read_the_current_size_itself_and_never_say_shrink_to_grow():
+    curve = {
+        "size": [100, 200, 400, 800],
+        "miss_ratio": [0.5, 0.3, 0.45, 0.2],
+        "unit": ["objects"] * 4,
+    }
+    (rec,) = size_findings(curve, 400, 0.6)
+    assert rec.rule == "caching.undersized" and "800 objects" in rec.action  # not 200
+    # between two points, the hit ratio at the size itself (log interpolation: 60 %)
+    assert size_findings({"size": [100, 400], "miss_ratio": [0.5, 0.3]}, 200, 0.6) == []
+    (low,) = size_findings({"size": [100, 400], "miss_ratio": [0.5, 0.3]}, 200, 0.61)
+    assert low.impact == pytest.approx(10.0)
+
+
+def test_ttl_expiry_never_claims_more_than_the_misses():
+    stats = {
+        "strategy": ["w"],
+        "level": ["l1"],
+        "policy": ["lru"],
+        "hits": [900],
+        "misses": [100],
+        "evictions_ttl": [300],
+        "errors": [0],
+    }
+    (rec,) = [r for r in stats_findings(stats) if r.rule == "caching.ttl-expiry"]
+    assert "up to 100%" in rec.finding and "300 entries expired" in rec.finding
+    assert rec.impact <= 100
+
+
+def test_one_hit_wonders_is_quiet_for_sieve():
+    assert trace_findings({"one_hit_share": 0.8, "objects": 10}, "sieve") == []

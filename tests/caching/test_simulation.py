@@ -95,17 +95,27 @@ def test_fifo_and_lru_equal_a_plain_python_replay_with_ttls_and_operations(
     assert {k: got_row[k] for k in want} == want
 
 
-@settings(max_examples=60, deadline=None)
-@given(st.lists(st.integers(0, 12), min_size=1, max_size=80), st.integers(1, 10))
-def test_belady_is_never_beaten_with_objects_of_one_size(keys, cap):
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 12), st.sampled_from(["get"] * 4 + ["set", "delete"])),
+        min_size=1,
+        max_size=80,
+    ),
+    st.integers(1, 10),
+    st.sampled_from(["miss", "set"]),
+)
+def test_belady_is_never_beaten_with_objects_of_one_size(reqs, cap, fill):
     trace = {
-        "timestamp": [float(i) for i in range(len(keys))],
-        "key": keys,
-        "size": [1] * len(keys),
+        "timestamp": [float(i) for i in range(len(reqs))],
+        "key": [k for k, _ in reqs],
+        "size": [1] * len(reqs),
+        "op": [op for _, op in reqs],
     }
-    out = simulate(
-        trace, ["fifo", "lru", "lfu", "clock", "sieve", "s3fifo", "belady"], [cap], workers=1
-    )
+    policies = ["fifo", "lru", "lfu", "clock", "sieve", "s3fifo", "arc", "2q", "wtinylfu"]
+    out = simulate(trace, [*policies, "redis-lru", "redis-lfu", "belady"], [cap], fill=fill)
+    if out.is_empty():
+        return
     hits = dict(zip(out["policy"], out["hits"], strict=True))
     assert all(hits["belady"] >= h for h in hits.values()), hits
 
@@ -219,3 +229,43 @@ def test_prepare_is_reusable_and_the_input_is_untouched():
     assert a.equals(b)
     assert trace.equals(before)
     assert np.array_equal(p.keys, trace["key"].to_numpy())
+
+
+def test_ttl_effect_shows_the_hits_expiry_costs():
+    from perflab.caching import ttl_effect
+
+    t = zipf(20_000, 1_000, seed=7).with_columns(pl.lit(3.0).alias("ttl"))  # 3 s at 1000/s
+    out = ttl_effect(t, "lru", [50, 500])
+    with_ttl = out.filter(pl.col("variant") == "with TTLs").sort("size")
+    without = out.filter(pl.col("variant") == "without TTLs").sort("size")
+    assert (with_ttl["hits"] < without["hits"]).all()
+    assert with_ttl["expirations"].sum() > 0 and without["expirations"].sum() == 0
+    assert ttl_effect(zipf(1_000, 100, seed=1), "lru", [10]).is_empty()  # no TTL, no rows
+
+
+def test_fill_on_set_admits_nothing_on_a_miss():
+    trace = {
+        "timestamp": [0.0, 1, 2, 3, 4],
+        "key": [1, 1, 1, 2, 2],
+        "size": [1] * 5,
+        "op": ["get", "get", "set", "get", "get"],
+    }
+    for policy in ["lru", "s3fifo", "arc", "belady"]:
+        aside = simulate(trace, [policy], [5], fill="set").row(0, named=True)
+        through = simulate(trace, [policy], [5]).row(0, named=True)
+        # cache-aside: 1 misses twice until its set; 2 is never set, never cached
+        assert (aside["requests"], aside["hits"]) == (4, 0), policy
+        assert through["hits"] == 2, policy
+    with pytest.raises(ParameterError, match="fill"):
+        simulate(trace, ["lru"], [5], fill="read")
+
+
+def test_zero_size_objects_hit_and_a_zero_byte_working_set_is_empty():
+    t = {"timestamp": [0.0, 1, 2, 3], "key": [0, 1, 0, 1], "size": [0, 4, 0, 4]}
+    from perflab.caching import miss_ratio_curve
+
+    sim = simulate(t, ["lru"], [4], unit="bytes")
+    curve = miss_ratio_curve(t, unit="bytes", sizes=[4])
+    assert curve["miss_ratio"][0] == pytest.approx(sim["miss_ratio"][0])
+    zero = {"timestamp": [0.0, 1], "key": [0, 0], "size": [0, 0]}
+    assert simulate(zero, ["lru"], unit="bytes").is_empty()
