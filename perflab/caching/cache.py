@@ -299,6 +299,11 @@ class Cache:
         self._strategies: dict[str, _Strategy] = {}
         self._where: dict[Hashable, _Entry] = {}  # every L1 entry, whatever its strategy
         self._fills: dict[Hashable, object] = {}
+        # L2 invalidations (delete, clear) in flight, and a count bumped as each starts
+        # and ends: a read-through whose Redis read may have overlapped one does not
+        # fill L1 (it could hold the value the invalidation is removing)
+        self._invalidating = 0
+        self._invalidation_seq = 0
         self._key_locks: dict[Hashable, list[Any]] = {}
         self._key_locks_lock = threading.Lock()
         self._inflight: dict[tuple[int, Hashable], asyncio.Future[Any]] = {}
@@ -454,14 +459,14 @@ class Cache:
             l2 = self._l2
             if l2 is None:
                 return default
-            token = object()
+            token = [self._invalidation_seq]  # a new object: the fill's identity
             self._fills[key] = token
         finally:
             self._release()
         return self._read_through(l2, st, cast(str, key), default, token)
 
     def _read_through(
-        self, l2: RedisLevel, st: _Strategy, key: str, default: Any, token: object
+        self, l2: RedisLevel, st: _Strategy, key: str, default: Any, token: list[int]
     ) -> Any:
         try:
             found = l2.fetch(key)
@@ -475,6 +480,7 @@ class Cache:
             fill = self._fills.get(key) is token
             if fill:
                 del self._fills[key]
+                fill = not self._invalidating and token[0] == self._invalidation_seq
             rec = self._recorder
             if found is None:
                 st.l2_misses += 1
@@ -631,12 +637,15 @@ class Cache:
         l2 = self._l2
         if l2 is None or not isinstance(key, str):
             return found
+        self._invalidation_begins()
         try:
             n = l2.delete(key)
         except LevelError:
             with self._lock:
                 st.l2_errors += 1
             return found
+        finally:
+            self._invalidation_ends()
         with self._lock:
             st.l2_deletes += 1
             if self._recorder is not None:
@@ -668,6 +677,7 @@ class Cache:
             self._fills.clear()
         l2 = self._l2
         if l2 is not None:
+            self._invalidation_begins()
             try:
                 if strategy is None:
                     l2.clear()
@@ -676,7 +686,19 @@ class Cache:
             except LevelError:
                 with self._lock:
                     targets[0].l2_errors += 1
+            finally:
+                self._invalidation_ends()
         return len(keys)
+
+    def _invalidation_begins(self) -> None:
+        with self._lock:
+            self._invalidating += 1
+            self._invalidation_seq += 1
+
+    def _invalidation_ends(self) -> None:
+        with self._lock:
+            self._invalidating -= 1
+            self._invalidation_seq += 1
 
     # -- compute on miss -------------------------------------------------------------------
 

@@ -459,3 +459,32 @@ def test_a_password_in_the_query_string_is_never_shown() -> None:
     with pytest.raises(LevelError) as caught:
         level.get("k")
     assert "hunter2" not in str(caught.value)
+
+
+@pytest.mark.parametrize("how", ["delete", "clear"])
+def test_a_read_through_racing_an_invalidation_does_not_bring_the_value_back(
+    level: RedisLevel, how: str
+) -> None:
+    import threading
+    import time
+
+    Cache(l2=level).set("a", {"name": "old"})  # another server filled Redis
+    cache = Cache(l2=level)
+    slow = getattr(level, how)
+
+    def in_flight(*args: object) -> object:  # the invalidation's round trip, slowed
+        time.sleep(0.2)
+        return slow(*args)
+
+    setattr(level, how, in_flight)
+    worker = threading.Thread(
+        target=cache.delete if how == "delete" else cache.clear,
+        args=("a",) if how == "delete" else (),
+    )
+    worker.start()
+    time.sleep(0.05)
+    assert cache.get("a") == {"name": "old"}  # read while the DEL is on its way
+    worker.join()
+    setattr(level, how, slow)
+    assert cache.get("a") is None  # L1 did not keep what the invalidation removed
+    assert level.fetch("a") is None
