@@ -316,6 +316,7 @@ class Cache:
             else:
                 self._recorder = Recorder(record)
                 self._owns_recorder = True
+        self._owned = self._recorder if self._owns_recorder else None
         self.define_strategy("default")
 
     def __repr__(self) -> str:
@@ -867,9 +868,9 @@ class Cache:
         except asyncio.CancelledError:
             future.cancel()
             raise
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: no "never retrieved" warning without waiters
+        except BaseException:
+            # waiters try the factory themselves, as in the sync path (get_or_set)
+            future.cancel()
             raise
         else:
             future.set_result(value)
@@ -1008,7 +1009,8 @@ class Cache:
             yield rec
         finally:
             with self._lock:
-                self._recorder = previous
+                # a recorder close() has closed in the meantime is not put back
+                self._recorder = None if previous is not None and previous.closed else previous
             if owned:
                 rec.close()
             else:
@@ -1025,15 +1027,16 @@ class Cache:
         >>> cache.close()
         """
         with self._lock:
-            rec, owned = self._recorder, self._owns_recorder
-            if owned:
-                self._recorder = None
+            rec = self._recorder
+            mine = self._owned if self._owns_recorder else None
+            if mine is not None:
                 self._owns_recorder = False
-        if rec is not None:
-            if owned:
-                rec.close()
-            else:
-                rec.flush()
+                if rec is mine:
+                    self._recorder = None
+        if mine is not None:
+            mine.close()
+        if rec is not None and rec is not mine:
+            rec.flush()  # a recorder attached by record() or passed in: its owner closes it
 
     def __enter__(self) -> Cache:
         return self

@@ -7,12 +7,14 @@ import random
 import threading
 import time
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 import pytest
 
 from perflab.caching.cache import Cache, default_cache
+from perflab.caching.record import Recorder
 from perflab.caching.schema import STATS
 from perflab.errors import ParameterError
 
@@ -608,7 +610,7 @@ def test_cached_async_concurrent_callers_share_one_call() -> None:
     assert not cache._inflight
 
 
-def test_cached_async_error_reaches_every_waiter_and_caches_nothing() -> None:
+def test_cached_async_error_lets_each_waiter_try_and_caches_nothing() -> None:
     cache = Cache()
     calls = []
 
@@ -623,7 +625,7 @@ def test_cached_async_error_reaches_every_waiter_and_caches_nothing() -> None:
 
     results = asyncio.run(main())
     assert [type(r) for r in results] == [ValueError] * 3
-    assert calls == [1]
+    assert calls == [1, 1, 1]  # a failed leader lets each waiter try, as get_or_set does
     assert len(cache) == 0 and not cache._inflight
 
 
@@ -648,3 +650,37 @@ def test_cached_async_cancelled_leader_lets_a_waiter_compute() -> None:
     assert asyncio.run(main()) == 5
     assert calls == [5, 5]
     assert cache.get(slow.cache_key(5)) == 5
+
+
+def test_async_waiters_try_the_factory_themselves_when_the_leader_fails() -> None:
+    cache = Cache()
+    calls = []
+
+    @cache.cached()
+    async def load(x: int) -> str:
+        calls.append(x)
+        await asyncio.sleep(0.01)
+        if len(calls) == 1:
+            raise RuntimeError("transient")
+        return "ok"
+
+    async def main() -> list[object]:
+        return await asyncio.gather(load(1), load(1), load(1), return_exceptions=True)
+
+    results = asyncio.run(main())
+    assert isinstance(results[0], RuntimeError)
+    assert results[1:] == ["ok", "ok"]  # as get_or_set does in threads
+    assert len(calls) == 2
+
+
+def test_close_inside_record_closes_the_cache_s_own_recorder(tmp_path: Path) -> None:
+    main = Recorder(tmp_path / "main.csv")
+    cache = Cache(record=tmp_path / "own.csv")
+    with cache.record(main):
+        cache.set("a", 1)
+        cache.close()  # closes own.csv, not the recorder record() attached
+        assert not main.closed
+    assert cache.recorder is None  # own.csv is closed: nothing to go back to
+    cache.set("b", 2)  # and nothing breaks
+    main.close()
+    assert "a" in (tmp_path / "main.csv").read_text()
