@@ -21,8 +21,10 @@
 A sampled curve states its sampling error (and has no estimate, null, at sizes that
 scale to fewer than :data:`MIN_SCALED` objects): the sample is split by hash into
 ``groups`` disjoint sub-samples, each gives its own curve, and ``error`` is the
-standard error of the whole sample's miss ratio estimated from their spread
-(``std / sqrt(groups)``, the random-groups estimator).
+standard error of the whole sample's miss ratio estimated from their spread — for
+SHARDS (whose count correction fixes each curve's denominator) ``std / sqrt(groups)``,
+the random-groups estimator; for scaled replays the linearised ratio estimator, since
+each sub-sample's own count of gets varies with the keys it drew.
 
 :func:`recommend_size` reads the smallest size that reaches a hit-ratio target off a
 curve; :func:`find_knee` where the curve bends, and :func:`doubling_gain` what each
@@ -244,15 +246,22 @@ def _error(curves: list[np.ndarray], sizes: np.ndarray) -> np.ndarray:
     return np.std(np.vstack(curves), axis=0, ddof=1) / np.sqrt(len(curves))
 
 
-def _replayed(
+def _counters(
     p: Prepared, policy: str, unit: Unit, sizes: np.ndarray, scale: float, fill: Fill = "miss"
-) -> tuple[np.ndarray, np.ndarray]:
+) -> np.ndarray:
+    """The replay counters (one row per size, sizes scaled by ``scale``)."""
     from concurrent.futures import ThreadPoolExecutor
 
     caps = [max(1, round(float(s) * scale)) for s in sizes]
     with ThreadPoolExecutor() as pool:
         counters = list(pool.map(lambda c: run_one(p, policy, c, unit, fill=fill), caps))
-    c = np.vstack(counters) if counters else np.zeros((0, 7), np.int64)
+    return np.vstack(counters) if counters else np.zeros((0, 7), np.int64)
+
+
+def _replayed(
+    p: Prepared, policy: str, unit: Unit, sizes: np.ndarray, scale: float, fill: Fill = "miss"
+) -> tuple[np.ndarray, np.ndarray]:
+    c = _counters(p, policy, unit, sizes, scale, fill)
     n = c[:, 0].astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         miss = np.where(n > 0, 1 - c[:, 1] / np.maximum(n, 1), np.nan)
@@ -272,8 +281,20 @@ def _scaled(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     whole, subs = _split(p, rate, groups, salt)
     miss, byte_miss = _replayed(whole, policy, unit, sizes, rate, fill)
-    curves = [_replayed(q, policy, unit, sizes, rate / groups, fill)[0] for q in subs]
-    return miss, byte_miss, _error(curves, sizes)
+    if len(subs) < 2:
+        return miss, byte_miss, np.full(sizes.shape, np.nan)
+    # each sub-sample's miss ratio has a random denominator (how many gets its keys
+    # drew), so the spread of the ratios understates the error on skewed traces: the
+    # linearised (ratio-estimator) standard error uses misses and gets apart
+    c = np.stack([_counters(q, policy, unit, sizes, rate / groups, fill) for q in subs])
+    gets = c[:, :, 0].astype(np.float64)  # groups × sizes
+    misses = gets - c[:, :, 1]
+    total = gets.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = misses.sum(axis=0) / total
+        resid = (misses - ratio * gets) / total
+        err = np.sqrt(groups / (groups - 1) * (resid**2).sum(axis=0))
+    return miss, byte_miss, err
 
 
 def miss_ratio_curve(
