@@ -5,11 +5,22 @@
     perflab run [--only NAME ...] [--out DIR] [-p NAME.KEY=VALUE ...] [--config FILE]
                 [--jobs N] [--show-code] [--timeout SECONDS] [--notebooks DIR]
     perflab samples [--dest DIR] [--only DOMAIN ...]
+    perflab gate RESULTS [--p95-ms X] [--p99-ms X] [--error-rate X] [--min-rps X]
+                 [--baseline FILE] [--margin 0.05] [--alpha 0.05]
 
 ``run`` executes the notebooks and writes ``DIR/<run-id>/index.html``; it exits with 1
 when a notebook failed or timed out (after building the whole report), 2 for a usage
 or parameter error, 130 when interrupted. ``samples`` regenerates the generated parts
 of ``data/sample/`` (each domain's generator, found by :mod:`perflab.samples`).
+
+``gate`` passes or fails a load test for CI (:func:`perflab.loadtest.gate`): RESULTS
+and the baseline FILE are REQUESTS or SUMMARY frames as Parquet/CSV, or any result
+file :func:`perflab.loadtest.read_results` reads (k6, Locust, JMeter, wrk …). It
+prints one line — ``perflab gate: pass — p95 123.4 ms ≤ 200 ms, …`` or ``perflab
+gate: fail — <why>`` — and exits with 0 on a pass, 1 on a breached threshold or a
+regression against the baseline, 2 on a usage error (a missing or unreadable file,
+no threshold and no baseline). ``--error-rate`` is a fraction (``0.01``) or a
+percentage (``1%``).
 """
 
 from __future__ import annotations
@@ -99,7 +110,37 @@ def build_parser() -> argparse.ArgumentParser:
     samples.add_argument(
         "--only", nargs="+", action="extend", metavar="DOMAIN", help="only these domains"
     )
+
+    gate = commands.add_parser(
+        "gate",
+        help="pass or fail a load test on thresholds and a baseline (exit 0/1)",
+        description="Check a load test's results against thresholds and a baseline run.",
+    )
+    gate.add_argument("results", metavar="RESULTS", help="results file (Parquet, CSV, k6 …)")
+    gate.add_argument("--p95-ms", type=float, metavar="X", help="highest p95 latency, ms")
+    gate.add_argument("--p99-ms", type=float, metavar="X", help="highest p99 latency, ms")
+    gate.add_argument(
+        "--error-rate",
+        type=_fraction,
+        metavar="X",
+        help="highest error rate: a fraction (0.01) or a percentage (1%%)",
+    )
+    gate.add_argument("--min-rps", type=float, metavar="X", help="lowest requests per second")
+    gate.add_argument("--baseline", metavar="FILE", help="a previous run: fail on a regression")
+    gate.add_argument(
+        "--margin", type=float, default=0.05, help="relative change that does not matter"
+    )
+    gate.add_argument("--alpha", type=float, default=0.05, help="significance level")
     return parser
+
+
+def _fraction(text: str) -> float:
+    """``"0.01"`` or ``"1%"`` → 0.01 (an argparse type)."""
+    value = text.strip()
+    try:
+        return float(value[:-1]) / 100 if value.endswith("%") else float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a fraction or percentage: {text!r}") from None
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
@@ -159,6 +200,49 @@ def _cmd_samples(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_results(path_text: str, what: str) -> object:
+    """A REQUESTS or SUMMARY frame from ``path_text``: Parquet/CSV in one of those
+    schemas directly, anything else through :func:`perflab.loadtest.read_results`."""
+    from perflab.errors import PerflabError
+    from perflab.loadtest.aggregate import _columns_of, _kind_of, load_results
+
+    path = Path(path_text)
+    if not path.is_file():
+        raise ParameterError(f"{what} {path_text}: no such file")
+    try:
+        if _kind_of(_columns_of(path) or []) is not None:
+            return load_results(path, what=path_text)[1]
+        from perflab.loadtest import read_results
+
+        return read_results(path)
+    except PerflabError as exc:
+        raise ParameterError(f"cannot read {what} {path_text}: {exc}") from exc
+    except (ImportError, AttributeError) as exc:
+        raise ParameterError(
+            f"cannot read {what} {path_text}: not a REQUESTS/SUMMARY Parquet or CSV file, "
+            f"and the result-file readers are not available ({exc})"
+        ) from exc
+
+
+def _cmd_gate(args: argparse.Namespace) -> int:
+    from perflab.loadtest.gates import gate
+
+    results = _load_results(args.results, "results")
+    baseline = _load_results(args.baseline, "baseline") if args.baseline else None
+    outcome = gate(
+        results,
+        p95_ms=args.p95_ms,
+        p99_ms=args.p99_ms,
+        error_rate=args.error_rate,
+        rps=args.min_rps,
+        baseline=baseline,
+        alpha=args.alpha,
+        margin=args.margin,
+    )
+    print(f"perflab gate: {'pass' if outcome.passed else 'fail'} — {outcome.reason}")
+    return 0 if outcome.passed else EXIT_FAILED
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``perflab`` command with ``argv`` (default ``sys.argv[1:]``).
 
@@ -191,6 +275,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "run":
             return _cmd_run(args)
+        if args.command == "gate":
+            return _cmd_gate(args)
         return _cmd_samples(args)
     except ParameterError as exc:
         print(f"perflab: error: {exc}", file=sys.stderr)

@@ -1,0 +1,425 @@
+"""``run()``: drive an HTTP target and return every request as a ``REQUESTS`` frame.
+
+The work is done by worker processes (:mod:`perflab.loadtest._engine`), one per core
+by default, each with its own event loop (uvloop where installed), its own keep-alive
+connections and its own share of the arrival schedule; they start on one shared clock
+after every connection is open, and each streams its requests to a Parquet part that
+:func:`run` merges at the end. While the test runs the workers send counts and
+latency histograms (:class:`~perflab.loadtest.histogram.Histogram`) every half second
+for the progress bar's live rate and p95.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import queue as queue_mod
+import shutil
+import socket
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import polars as pl
+
+from perflab.errors import ParameterError, PerflabError
+from perflab.frames import write_atomic
+from perflab.loadtest._engine import ERRORS, Process, Spec, Thread
+from perflab.loadtest.histogram import Histogram
+from perflab.loadtest.scenario import Request, Scenario, as_scenario
+from perflab.loadtest.schema import REQUESTS
+
+__all__ = ["TargetUnreachableError", "run"]
+
+logger = logging.getLogger(__name__)
+
+RateSpec = float | Sequence[tuple[float, float]]
+
+
+class TargetUnreachableError(PerflabError, ConnectionError):
+    """The target refused or did not answer the first connections (nothing was sent)."""
+
+
+def _stages(
+    rate: RateSpec, duration: float | None, start_rate: float
+) -> tuple[tuple[tuple[float, float, float], ...], float]:
+    if isinstance(rate, int | float):
+        if not (rate > 0 and math.isfinite(rate)):
+            raise ParameterError(f"rate must be a positive number of requests/s, not {rate!r}")
+        if duration is None or not duration > 0:
+            raise ParameterError("duration (seconds, > 0) is needed with a constant rate")
+        return ((float(duration), float(rate), float(rate)),), float(duration)
+    stages = []
+    previous = float(start_rate)
+    for i, stage in enumerate(rate):
+        try:
+            seconds, target = (float(x) for x in stage)
+        except (TypeError, ValueError):
+            raise ParameterError(f"stage {i} must be (seconds, rate), not {stage!r}") from None
+        if not (seconds > 0 and target >= 0 and math.isfinite(seconds + target)):
+            raise ParameterError(f"stage {i}: seconds must be > 0 and rate ≥ 0, not {stage!r}")
+        stages.append((seconds, previous, target))
+        previous = target
+    if not stages:
+        raise ParameterError("a ramp needs at least one (seconds, rate) stage")
+    total = sum(s[0] for s in stages)
+    if duration is not None and abs(duration - total) > 1e-9:
+        raise ParameterError(f"duration {duration} differs from the stages' {total} s")
+    if all(s[1] == 0 and s[2] == 0 for s in stages):
+        raise ParameterError("every stage has a rate of 0: nothing to send")
+    return tuple(stages), total
+
+
+def _target(target: str) -> tuple[str, int, bool, str]:
+    parts = urlsplit(target if "://" in target else f"http://{target}")
+    if parts.scheme not in ("http", "https"):
+        raise ParameterError(f"the target must be an http:// or https:// URL, not {target!r}")
+    if not parts.hostname:
+        raise ParameterError(f"the target {target!r} has no host")
+    tls = parts.scheme == "https"
+    try:
+        port = parts.port or (443 if tls else 80)
+    except ValueError:
+        raise ParameterError(f"the target {target!r} has a bad port") from None
+    path = parts.path or "/"
+    if parts.query:
+        path += "?" + parts.query
+    return parts.hostname, port, tls, path
+
+
+def _redact(target: str) -> str:
+    parts = urlsplit(target if "://" in target else f"http://{target}")
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    return f"{parts.scheme}://{host}{parts.path}"
+
+
+def _preflight(host: str, port: int, timeout: float, shown: str) -> None:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except TimeoutError:
+        raise TargetUnreachableError(
+            f"cannot connect to {shown}: no answer within {timeout:g} s (connect_timeout)"
+        ) from None
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise TargetUnreachableError(f"cannot connect to {shown}: {reason}") from None
+
+
+def _default_workers(peak: float, users: int | None) -> int:
+    cores = os.cpu_count() or 1
+    need = math.ceil(users / 200) if users else math.ceil(peak / 20_000)
+    return max(1, min(cores, need))
+
+
+def run(
+    target: str,
+    *,
+    rate: RateSpec | None = None,
+    users: int | None = None,
+    duration: float | None = None,
+    scenario: Scenario | Sequence[Request | str | Mapping[str, Any]] | str | None = None,
+    start_rate: float = 0.0,
+    arrivals: Literal["uniform", "poisson"] = "uniform",
+    think_time: float = 0.0,
+    ramp_up: float = 0.0,
+    warmup: float = 0.0,
+    workers: int | None = None,
+    connections: int | None = None,
+    timeout: float = 10.0,
+    connect_timeout: float = 3.0,
+    headers: Mapping[str, str] | None = None,
+    verify: bool = True,
+    out: str | os.PathLike[str] | None = None,
+    progress: bool | None = None,
+    seed: int = 0,
+) -> pl.DataFrame:
+    """Load-test ``target`` and return every request as a ``REQUESTS`` frame.
+
+    Parameters
+    ----------
+    target : str
+        Base URL (``http://127.0.0.1:8080``; ``https://`` too). Scenario paths are
+        appended to its path; without a scenario its own path is requested.
+    rate : float or sequence of (seconds, rate)
+        Open model (the default kind): requests per second, all workers together —
+        a constant rate for ``duration``, or a ramp of stages like k6's
+        ``ramping-arrival-rate``, each going linearly from the previous stage's rate
+        (the first from ``start_rate``) to its own over its seconds.
+    users : int
+        Closed model instead: this many users, each on its own connection, sending
+        a request, waiting for the answer and ``think_time`` seconds, then the next;
+        started evenly over ``ramp_up`` seconds. A closed model cannot correct for
+        coordinated omission: latency and service time are the same.
+    duration : float
+        Seconds of the test after the warm-up (derived from the stages of a ramp).
+    scenario : Scenario, list, str, optional
+        What to send: a :class:`~perflab.loadtest.Scenario`, a list of steps (paths,
+        :class:`~perflab.loadtest.Request` s or mappings), one path, or a ``.har``
+        file replayed in order.
+    arrivals : {"uniform", "poisson"}
+        Evenly spaced arrivals (wrk2's and k6's), or a Poisson process (random
+        arrivals at the same mean rate: real users' traffic, bursts included).
+    warmup : float
+        Seconds at the start that run at the same rate but are not in the results.
+    workers : int, optional
+        Processes; default one per 20 000 requests/s (per 200 users) up to the number
+        of cores. ``0`` runs in a thread of this process — no process start-up, for
+        small tests.
+    connections : int, optional
+        Open model: keep-alive connections opened before the test, all workers
+        together; default enough for 50 ms per request at the peak rate, at least
+        16 and at most 512. A request due while all are busy waits for one, and the
+        wait counts in its latency.
+    timeout, connect_timeout : float
+        Seconds a request may wait (for a connection, then for its whole response),
+        and to open a connection.
+    headers : mapping, optional
+        Headers added to every request.
+    verify : bool
+        Check the certificate of an ``https://`` target.
+    out : path, optional
+        Also write the results there as Parquet (atomically).
+    progress : bool, optional
+        A progress bar on stderr with the live rate and p95; default when stderr is a
+        terminal.
+    seed : int
+        Seed of Poisson arrivals and of the weighted choice of steps.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``REQUESTS``: ``start`` (intended send time, s from the end of the warm-up),
+        ``sent``, ``latency_ms`` (from ``start``: corrected), ``service_ms`` (from
+        ``sent``), ``status``, ``bytes``, ``error``, ``name`` — sorted by ``start``.
+
+    Raises
+    ------
+    TargetUnreachableError
+        When no connection to the target can be opened (refused, no route, or no
+        answer within ``connect_timeout``). Nothing is sent then.
+    ParameterError
+        For a bad URL, rate, duration or scenario.
+
+    Examples
+    --------
+    >>> from perflab.loadtest.sample_server import SampleServer
+    >>> with SampleServer() as server:
+    ...     df = run(server.url, rate=200, duration=0.5, workers=0)
+    >>> df.height, df["status"].unique().to_list()
+    (100, [200])
+    """
+    if (rate is None) == (users is None):
+        raise ParameterError("give either rate= (open model) or users= (closed model)")
+    host, port, tls, path = _target(target)
+    shown = _redact(target)
+    if scenario is None:
+        scen, base = Scenario([path]), ""
+    else:
+        scen, base = as_scenario(scenario), path
+    if not (timeout > 0 and connect_timeout > 0):
+        raise ParameterError("timeout and connect_timeout must be > 0 seconds")
+    if warmup < 0:
+        raise ParameterError(f"warmup must be ≥ 0 seconds, not {warmup!r}")
+    if arrivals not in ("uniform", "poisson"):
+        raise ParameterError(f"arrivals must be 'uniform' or 'poisson', not {arrivals!r}")
+    if rate is not None:
+        model = "open"
+        stages, length = _stages(rate, duration, start_rate)
+        if warmup:
+            first = stages[0][1] if len(stages) and stages[0][1] > 0 else stages[0][2]
+            stages = ((warmup, first, first), *stages)
+        peak = max(max(s[1], s[2]) for s in stages)
+        n_users = 0
+    else:
+        model = "closed"
+        if not (isinstance(users, int) and users > 0):
+            raise ParameterError(f"users must be a positive integer, not {users!r}")
+        if duration is None or not duration > 0:
+            raise ParameterError("duration (seconds, > 0) is needed with users=")
+        if think_time < 0 or ramp_up < 0:
+            raise ParameterError("think_time and ramp_up must be ≥ 0 seconds")
+        length = float(duration)
+        stages = ()
+        peak = 0.0
+        n_users = users
+    n_workers = _default_workers(peak, users) if workers is None else int(workers)
+    if n_workers < 0:
+        raise ParameterError(f"workers must be ≥ 0, not {workers!r}")
+    slots = max(n_workers, 1)
+    if model == "open":
+        total_conns = (
+            connections if connections is not None else min(512, max(16, math.ceil(peak * 0.05)))
+        )
+        if total_conns < 1:
+            raise ParameterError(f"connections must be ≥ 1, not {connections!r}")
+        per_worker = [
+            total_conns // slots + (1 if w < total_conns % slots else 0) for w in range(slots)
+        ]
+    else:
+        per_worker = [n_users // slots + (1 if w < n_users % slots else 0) for w in range(slots)]
+    if min(per_worker) < 1:
+        slots = sum(1 for c in per_worker if c > 0)
+        per_worker = [c for c in per_worker if c > 0]
+        n_workers = min(n_workers, slots) if n_workers else 0
+
+    _preflight(host, port, connect_timeout, shown)
+    host_header = host if port in (80, 443) else f"{host}:{port}"
+    requests = tuple(scen.encode(host_header, base, headers))
+    tmp = Path(tempfile.mkdtemp(prefix="perflab-loadtest-"))
+    specs = [
+        Spec(
+            host=host,
+            port=port,
+            tls=tls,
+            verify=verify,
+            requests=requests,
+            head=tuple(scen.is_head()),
+            weights=tuple(scen.weights),
+            sequence=scen.order == "sequence",
+            model=model,
+            stages=stages,
+            poisson=arrivals == "poisson",
+            users=per_worker[w] if model == "closed" else 0,
+            think=float(think_time),
+            ramp_up=float(ramp_up),
+            duration=float(length + warmup),
+            warmup=float(warmup),
+            connections=per_worker[w],
+            timeout=float(timeout),
+            connect_timeout=float(connect_timeout),
+            worker=w,
+            workers=slots,
+            seed=int(seed),
+            path=str(tmp / f"part-{w}.parquet"),
+        )
+        for w in range(slots)
+    ]
+    try:
+        written = _drive(specs, n_workers == 0, shown, progress, length + warmup, peak, model)
+        frame = _merge(specs, scen.names, written)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if out is not None:
+        write_atomic(out, frame.write_parquet)
+    return frame
+
+
+def _drive(
+    specs: list[Spec],
+    in_process: bool,
+    shown: str,
+    progress: bool | None,
+    seconds: float,
+    peak: float,
+    model: str,
+) -> int:
+    """Start the workers, relay their progress, and return how many rows they wrote."""
+    events: queue_mod.Queue[tuple[Any, ...]] = queue_mod.Queue()
+    kind_of = Thread if in_process else Process
+    procs: list[Thread | Process] = []
+    bar = None
+    try:
+        procs.extend(kind_of(s, events) for s in specs)
+        ready = 0
+        while ready < len(specs):
+            kind, worker, *rest = _next_event(events, procs, 60.0)
+            if kind == "ready":
+                ready += 1
+            elif kind == "unreachable":
+                raise TargetUnreachableError(f"cannot connect to {shown}: {rest[0]}")
+            elif kind == "failed":
+                raise RuntimeError(f"load-test worker {worker} failed:\n{rest[0]}")
+        start = time.perf_counter() + 0.05
+        for p in procs:
+            p.go(start)
+        if progress is None:
+            progress = sys.stderr.isatty()
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=round(seconds, 1), unit="s", desc="load test", leave=True)
+        hist = Histogram()
+        done = 0
+        written = 0
+        completed = 0
+        window: list[tuple[float, int]] = [(time.perf_counter(), 0)]
+        while done < len(specs):
+            kind, worker, *rest = _next_event(events, procs, seconds + 120.0)
+            if kind == "stats":
+                completed += rest[0]
+                hist.merge(Histogram.from_state(rest[2]))
+                now = time.perf_counter()
+                window.append((now, completed))
+                window = [w for w in window if now - w[0] <= 2.0] or window[-1:]
+                if bar is not None:
+                    span = window[-1][0] - window[0][0]
+                    live = (window[-1][1] - window[0][1]) / span if span > 0 else 0.0
+                    bar.n = round(min(max(now - start, 0.0), seconds), 1)
+                    bar.set_postfix_str(f"{live:,.0f} req/s, p95 {hist.quantile(0.95):,.1f} ms")
+            elif kind == "done":
+                done += 1
+                written += rest[0]
+                logger.info(
+                    "worker %d: %d requests, %.3f CPU seconds from the start of the test",
+                    worker,
+                    rest[0],
+                    rest[1],
+                )
+            elif kind == "failed":
+                raise RuntimeError(f"load-test worker {worker} failed:\n{rest[0]}")
+    finally:
+        if bar is not None:
+            bar.close()
+        for p in procs:
+            p.stop()
+    return written
+
+
+def _next_event(events: Any, procs: list[Any], patience: float) -> tuple[Any, ...]:
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            return tuple(events.get(timeout=0.2))
+        except queue_mod.Empty:
+            pass
+        if not any(p.alive() for p in procs) and events.empty():
+            raise RuntimeError("the load-test workers stopped without reporting")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no word from the load-test workers for {patience:g} s")
+
+
+def _merge(specs: list[Spec], names: list[str], written: int) -> pl.DataFrame:
+    parts = [s.path for s in specs if Path(s.path).is_file()]
+    if not parts:
+        return REQUESTS.empty()
+    raw = pl.concat([pl.read_parquet(p) for p in parts], how="vertical")
+    codes = {i: e for i, e in enumerate(ERRORS) if e}
+    labels = dict(enumerate(names))
+    # a request sent a little before its intended time (see _engine._EARLY) starts when sent
+    raw = raw.with_columns(pl.min_horizontal("start", "sent").alias("start"))
+    frame = raw.select(
+        pl.col("start"),
+        pl.col("sent"),
+        ((pl.col("done") - pl.col("start")) * 1000.0).alias("latency_ms"),
+        ((pl.col("done") - pl.col("sent")) * 1000.0).alias("service_ms"),
+        pl.col("status").cast(pl.Int64),
+        pl.col("bytes").cast(pl.Int64),
+        pl.when(pl.col("error") > 0)
+        .then(pl.col("error").cast(pl.Int64).replace_strict(codes, return_dtype=pl.String))
+        .when(pl.col("status") >= 400)
+        .then(pl.lit("http ") + pl.col("status").cast(pl.String))
+        .otherwise(None)
+        .alias("error"),
+        pl.col("step").cast(pl.Int64).replace_strict(labels, return_dtype=pl.String).alias("name"),
+    ).sort("start", maintain_order=True)
+    if frame.height != written:
+        logger.warning("the workers wrote %d rows, the parts hold %d", written, frame.height)
+    return REQUESTS.validate(frame)
