@@ -103,6 +103,7 @@ class Spec:
     workers: int
     seed: int
     path: str  # the Parquet part this worker writes
+    total_users: int = 0  # closed model: users of all workers (to spread the ramp-up)
     flush_every: float = 1.0
 
 
@@ -179,44 +180,95 @@ def arrivals(spec: Spec) -> Iterator[tuple[list[float], list[int]]]:
 # --------------------------------------------------------------------------- connection
 
 
-class _Conn(asyncio.Protocol):
-    """One keep-alive connection; at most one request in flight."""
+# what a connection is reading
+_HEAD, _LENGTH, _CHUNK_SIZE, _CHUNK_DATA, _TRAILER, _TO_CLOSE = range(6)
+_MAX_LINE = 65536  # the longest head or chunk-size line accepted
 
-    __slots__ = ("body", "buf", "chunked", "engine", "head_end", "i", "open", "status", "transport")
+
+def _closes(head: bytes, http10: bool) -> bool:
+    """Whether the server closes the connection after this response (``head`` lowercased).
+
+    Examples
+    --------
+    >>> _closes(b"http/1.1 200 ok\\r\\nconnection:close", False)
+    True
+    >>> _closes(b"http/1.0 200 ok\\r\\nconnection: keep-alive", True)
+    False
+    >>> _closes(b"http/1.0 200 ok", True)
+    True
+    """
+    at = head.find(b"\r\nconnection:")
+    if at < 0:
+        return http10
+    tokens: set[bytes] = set()
+    while at >= 0:
+        stop = head.find(b"\r\n", at + 2)
+        value = head[at + 13 : stop if stop >= 0 else None]
+        tokens.update(t.strip() for t in value.split(b","))
+        at = head.find(b"\r\nconnection:", at + 2)
+    return b"close" in tokens or (http10 and b"keep-alive" not in tokens)
+
+
+class _Conn(asyncio.Protocol):
+    """One keep-alive connection; at most one request in flight.
+
+    The response is read as a stream: the head is kept until it is whole, the body is
+    only counted (a ``Content-Length`` counted down, chunk sizes parsed as they come,
+    or bytes until the close), so a large body costs no copy and no memory.
+    """
+
+    __slots__ = (
+        "close_after",
+        "engine",
+        "extra",
+        "got",
+        "head",
+        "i",
+        "left",
+        "line",
+        "state",
+        "status",
+        "transport",
+    )
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.transport: Any = None
         self.i = -1  # the request in flight (global index), -1 when idle
-        self.buf = b""
-        self.head_end = -1
-        self.body = -1  # body length; -1 unknown (until close), -2 chunked
+        self.state = _HEAD
+        self.head = b""  # the head so far
+        self.line = b""  # a chunk-size or trailer line so far
+        self.left = 0  # body (or chunk) bytes still to come
+        self.got = 0  # bytes of this response so far
         self.status = 0
-        self.chunked = 0
-        self.open = False
+        self.close_after = False
+        self.extra = False  # bytes after the response: the server spoke out of turn
+
+    def reset(self) -> None:
+        """Ready for the next response."""
+        self.i = -1
+        self.state = _HEAD
+        self.head = self.line = b""
+        self.left = self.got = self.status = 0
+        self.close_after = self.extra = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport
-        self.open = True
         sock = transport.get_extra_info("socket")
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.open = False
         self.transport = None
         e = self.engine
         if self.i >= 0:
-            if self.head_end >= 0 and self.body == -1:  # body delimited by the close
-                e.complete(self, len(self.buf), self.status, 0)
+            if self.state == _TO_CLOSE:  # a body delimited by the close: complete
+                e.complete(self, self.status, 0)
+            elif self.got:
+                e.complete(self, 0, MID)
             else:
-                reason = (
-                    MID
-                    if self.buf
-                    else (RESET if isinstance(exc, ConnectionResetError) else BEFORE)
-                )
-                e.complete(self, len(self.buf), 0, reason)
+                e.complete(self, 0, RESET if isinstance(exc, ConnectionResetError) else BEFORE)
         e.lost(self)
 
     def data_received(self, data: bytes) -> None:
@@ -224,85 +276,105 @@ class _Conn(asyncio.Protocol):
             if self.transport is not None:
                 self.transport.close()
             return
-        buf = self.buf + data if self.buf else data
-        self.buf = buf
-        while True:
-            if self.head_end < 0:
+        self.got += len(data)
+        if self.state == _HEAD:
+            buf = self.head + data if self.head else data
+            while True:
                 end = buf.find(b"\r\n\r\n")
                 if end < 0:
-                    return
-                if buf[:7] != b"HTTP/1." or len(buf) < 12:
-                    self.engine.complete(self, len(buf), 0, BAD)
-                    self._drop()
+                    if len(buf) > _MAX_LINE:
+                        self._bad()
+                    else:
+                        self.head = buf
                     return
                 try:
+                    if buf[:7] != b"HTTP/1.":
+                        raise ValueError
                     status = int(buf[9:12])
                 except ValueError:
-                    self.engine.complete(self, len(buf), 0, BAD)
-                    self._drop()
+                    self._bad()
                     return
                 if 100 <= status < 200:  # 100 Continue and friends: another head follows
                     buf = buf[end + 4 :]
-                    self.buf = buf
                     continue
-                self.status = status
-                self.head_end = end + 4
-                head = buf[:end].lower()
-                e = self.engine
-                if (e.any_head and e.head[e.step_of(self.i)]) or status in (204, 304):
-                    self.body = 0
-                elif b"\r\ntransfer-encoding:" in head and b"chunked" in head:
-                    self.body = -2
-                    self.chunked = self.head_end
-                else:
-                    at = head.find(b"\r\ncontent-length:")
-                    if at >= 0:
-                        stop = head.find(b"\r\n", at + 2)
-                        try:
-                            self.body = int(head[at + 17 : stop if stop >= 0 else None])
-                        except ValueError:
-                            self.engine.complete(self, len(buf), 0, BAD)
-                            self._drop()
-                            return
-                    else:
-                        self.body = -1
-                if b"\r\nconnection: close" in head:
-                    self.body = self.body  # answered, then closed: reconnect after it
-                    self.engine.closing.add(self)
-            break
-        if self.body >= 0:
-            total = self.head_end + self.body
-            if len(buf) < total:
-                return
-            self.engine.complete(self, total, self.status, 0)
-        elif self.body == -2:
-            pos = self.chunked
-            while True:
-                eol = buf.find(b"\r\n", pos)
-                if eol < 0:
-                    self.chunked = pos
-                    return
-                try:
-                    size = int(buf[pos:eol].split(b";", 1)[0], 16)
-                except ValueError:
-                    self.engine.complete(self, len(buf), 0, BAD)
-                    self._drop()
-                    return
-                if size == 0:
-                    end = buf.find(b"\r\n\r\n", eol)  # after optional trailers
-                    if end < 0:
-                        self.chunked = pos
+                break
+            self.head = b""
+            head = buf[:end].lower()
+            self.status = status
+            self.close_after = _closes(head, buf[5:8] == b"1.0")
+            e = self.engine
+            if (e.any_head and e.head[e.step_of(self.i)]) or status in (204, 304):
+                self.state, self.left = _LENGTH, 0
+            elif b"\r\ntransfer-encoding:" in head and b"chunked" in head:
+                self.state = _CHUNK_SIZE
+            else:
+                at = head.find(b"\r\ncontent-length:")
+                if at >= 0:
+                    stop = head.find(b"\r\n", at + 2)
+                    try:
+                        self.left = int(head[at + 17 : stop if stop >= 0 else None])
+                    except ValueError:
+                        self._bad()
                         return
-                    self.engine.complete(self, end + 4, self.status, 0)
-                    break
-                if len(buf) < eol + 2 + size + 2:
-                    self.chunked = pos
-                    return
-                pos = eol + 2 + size + 2
+                    self.state = _LENGTH
+                else:
+                    self.state = _TO_CLOSE
+            data = buf[end + 4 :] if len(buf) > end + 4 else b""
+        self._body(data)
 
-    def _drop(self) -> None:
-        if self.transport is not None:
-            self.transport.abort()
+    def _body(self, data: bytes) -> None:
+        state = self.state
+        if state == _LENGTH:
+            n = len(data)
+            if n < self.left:
+                self.left -= n
+                return
+            self.extra = n > self.left
+            self.engine.complete(self, self.status, 0)
+            return
+        if state == _TO_CLOSE:
+            return
+        pos = 0
+        while True:
+            if self.state == _CHUNK_DATA:
+                take = min(self.left, len(data) - pos)
+                pos += take
+                self.left -= take
+                if self.left:
+                    return
+                self.state = _CHUNK_SIZE
+                continue
+            # a chunk-size line, or a trailer line after the last chunk
+            if self.line:
+                data, pos = self.line + data[pos:], 0
+                self.line = b""
+            eol = data.find(b"\r\n", pos)
+            if eol < 0:
+                self.line = data[pos:]
+                if len(self.line) > _MAX_LINE:
+                    self._bad()
+                return
+            text = data[pos:eol]
+            pos = eol + 2
+            if self.state == _TRAILER:
+                if not text:  # the empty line that ends the message
+                    self.extra = pos < len(data)
+                    self.engine.complete(self, self.status, 0)
+                    return
+                continue
+            try:
+                size = int(text.split(b";", 1)[0].strip(), 16)
+            except ValueError:
+                self._bad()
+                return
+            if size == 0:
+                self.state = _TRAILER
+            else:
+                self.state, self.left = _CHUNK_DATA, size + 2  # the data, then its CRLF
+
+    def _bad(self) -> None:
+        """Not HTTP/1.x: fail the request and drop the connection."""
+        self.engine.complete(self, 0, BAD)
 
 
 # --------------------------------------------------------------------------- engine
@@ -328,9 +400,13 @@ class Engine:
         self.step = array("h")
         self.idle: list[_Conn] = []
         self.conns: set[_Conn] = set()
-        self.closing: set[_Conn] = set()
         self.backlog: deque[int] = deque()
         self.running = False
+        self.finished = False  # the test is over: lost connections stay lost
+        self._reconnects: set[asyncio.Task[None]] = set()
+        self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.late = 0  # arrivals the scheduler dispatched more than 50 ms after they were due
         self.hist = Histogram()
         self.completed = 0
         self.failed = 0
@@ -380,36 +456,28 @@ class Engine:
         self.sent[k] = _perf() - self.t0
         conn.transport.write(self.requests[self.step[k]])
 
-    def complete(self, conn: _Conn, nbytes: int, status: int, err: int) -> None:
+    def complete(self, conn: _Conn, status: int, err: int) -> None:
         """Record the end of ``conn``'s request and give the connection its next one."""
         k = conn.i - self.base
         now = _perf() - self.t0
         self.done[k] = now
         self.status[k] = status
-        self.nbytes[k] = nbytes
+        self.nbytes[k] = conn.got
         self.completed += 1
         if err:
             self.error[k] = err
             self.failed += 1
         elif status >= 400:
             self.failed += 1
-        extra = len(conn.buf) > nbytes
-        conn.i = -1
-        conn.buf = b""
-        conn.head_end = -1
-        conn.body = -1
-        conn.status = 0
+        extra, close_after = conn.extra, conn.close_after
+        conn.reset()
         transport = conn.transport
         if transport is None:
             return
         if err:
             transport.abort()
             return
-        if extra:  # bytes past the response: the server spoke out of turn
-            transport.close()
-            return
-        if self.closing and conn in self.closing:
-            self.closing.discard(conn)
+        if extra or close_after:  # out of turn, or the server said it closes: reconnect
             transport.close()
             return
         if not self.running:
@@ -440,11 +508,12 @@ class Engine:
 
     def lost(self, conn: _Conn) -> None:
         self.conns.discard(conn)
-        self.closing.discard(conn)
         with contextlib.suppress(ValueError):
             self.idle.remove(conn)
-        if self.running:
-            asyncio.get_running_loop().create_task(self.reconnect())
+        if not self.finished:  # before the start too: a server may drop idle connections
+            task = asyncio.get_running_loop().create_task(self.reconnect())
+            self._reconnects.add(task)
+            task.add_done_callback(self._reconnects.discard)
 
     # -- connections
     async def connect(self) -> _Conn | None:
@@ -472,7 +541,7 @@ class Engine:
 
     async def reconnect(self) -> None:
         delay = 0.01
-        while self.running:
+        while not self.finished:
             conn = await self.connect()
             if conn is not None:
                 self.next_for(conn)
@@ -523,6 +592,8 @@ class Engine:
                 while t > now + _EARLY or now < warm <= t:
                     await sleep(t - now)
                     now = perf() - t0
+                if now - t > 0.05:
+                    self.late += 1
                 i = new_row(t, s)
                 while idle:
                     conn = idle.pop()
@@ -534,10 +605,11 @@ class Engine:
 
     async def run_closed(self) -> None:
         spec = self.spec
-        conns = list(self.conns)[: spec.users]
+        conns = [c for c in self.conns if c.transport is not None]
         loop = asyncio.get_running_loop()
-        for j, conn in enumerate(conns):
-            delay = spec.ramp_up * j / max(len(conns), 1)
+        total = max(spec.total_users, len(conns) * spec.workers, 1)
+        for j, conn in enumerate(conns):  # user j of worker w is user j·W + w of them all
+            delay = spec.ramp_up * (j * spec.workers + spec.worker) / total
             loop.call_later(delay, self.user_send, conn)
         await asyncio.sleep(max(spec.duration - (time.perf_counter() - self.t0), 0.0))
 
@@ -559,7 +631,7 @@ class Engine:
                 self.failed += 1
             for conn in list(self.conns):
                 if conn.i >= 0 and self.sent[conn.i - self.base] < limit:
-                    self.complete(conn, len(conn.buf), 0, TIMEOUT)
+                    self.complete(conn, 0, TIMEOUT)
             wall = time.perf_counter()
             if wall - last_flush >= spec.flush_every:
                 self.flush()
@@ -643,11 +715,31 @@ class Engine:
         self._queue.put(table)  # compressed and written off the event loop
         self.written += intended.size
 
+    def _stop_writer(self) -> None:
+        """Write what is queued, end the writer thread and close the Parquet file."""
+        if self._writer_thread is not None:
+            self._queue.put(None)
+            self._writer_thread.join()
+            self._writer_thread = None
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
     def _write_tables(self) -> None:
         while (table := self._queue.get()) is not None:
             self.writer.write_table(table)
 
+    def abort(self) -> None:
+        """Stop the test at once (from any thread): the worker ends without results."""
+        loop, task = self._loop, self._task
+        if loop is not None and task is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(task.cancel)
+
     async def main(self, start: Callable[[], float]) -> None:
+        """Open the connections, wait for the shared start, run the test, write the rest."""
+        self._loop = asyncio.get_running_loop()
+        self._task = asyncio.current_task()
         _warm_up_arrow()  # now, not at the first flush in the middle of the test
         spec = self.spec
         want = spec.users if spec.model == "closed" else spec.connections
@@ -657,14 +749,14 @@ class Engine:
             reason = self.connect_errors[0] if self.connect_errors else "no connection"
             self.report(("unreachable", spec.worker, reason))
             return
-        self.report(("ready", spec.worker, len(ok)))
+        self.report(("ready", spec.worker, len(ok), want))
         loop = asyncio.get_running_loop()
         self.t0 = await loop.run_in_executor(None, start)
         while (wait := self.t0 - time.perf_counter()) > 0:  # the timer may wake us early
             await asyncio.sleep(wait)
         self.running = True
         cpu0 = time.process_time()
-        self.idle.extend(ok)
+        self.idle.extend(c for c in self.conns if c.transport is not None)
         sweeper = asyncio.ensure_future(self.sweep())
         try:
             if spec.model == "closed":
@@ -681,12 +773,18 @@ class Engine:
             self.running = False
             for conn in list(self.conns):  # anything left failed by the sweeper's rule
                 if conn.i >= 0:
-                    self.complete(conn, len(conn.buf), 0, TIMEOUT)
+                    self.complete(conn, 0, TIMEOUT)
             while self.backlog:
                 k = self.backlog.popleft() - self.base
                 self.error[k] = TIMEOUT
+        except asyncio.CancelledError:  # aborted: no results, but no thread left behind
+            self._stop_writer()
+            raise
         finally:
             self.running = False
+            self.finished = True
+            for task in list(self._reconnects):
+                task.cancel()
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
@@ -694,13 +792,9 @@ class Engine:
                 if conn.transport is not None:
                     conn.transport.close()
         self._write(len(self.intended))
-        if self._writer_thread is not None:
-            self._queue.put(None)
-            self._writer_thread.join()
-        if self.writer is not None:
-            self.writer.close()
+        self._stop_writer()
         self.report_stats()
-        self.report(("done", spec.worker, self.written, time.process_time() - cpu0))
+        self.report(("done", spec.worker, self.written, time.process_time() - cpu0, self.late))
 
 
 def _warm_up_arrow() -> None:
@@ -712,17 +806,7 @@ def _warm_up_arrow() -> None:
     pq.write_table(table, pa.BufferOutputStream(), compression="zstd")
 
 
-def _use_uvloop() -> None:
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - not on this platform
-        return
-    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-
-
-def run_worker(
-    spec: Spec, report: Callable[[tuple[Any, ...]], None], start: Callable[[], float]
-) -> None:
+def run_worker(engine: Engine, start: Callable[[], float]) -> None:
     """Run one worker to the end on a new event loop (uvloop where installed)."""
     try:
         import uvloop
@@ -731,9 +815,11 @@ def run_worker(
     except ImportError:  # pragma: no cover
         runner = asyncio.run
     try:
-        runner(Engine(spec, report).main(start))
+        runner(engine.main(start))
+    except asyncio.CancelledError:  # aborted: the parent is already unwinding
+        return
     except BaseException:  # report, then let the parent raise
-        report(("failed", spec.worker, traceback.format_exc()))
+        engine.report(("failed", engine.spec.worker, traceback.format_exc()))
         raise
 
 
@@ -789,28 +875,38 @@ class Process:
         return self.proc.poll() is None or self.reader.is_alive()
 
     def stop(self, wait: float = 5.0) -> None:
-        """Wait for the child to end; terminate it after ``wait`` seconds."""
+        """Wait for the child to end; kill it after ``wait`` seconds; close the pipes."""
         try:
             self.proc.wait(wait)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
         self.reader.join(1.0)
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            if pipe is not None:
+                with contextlib.suppress(OSError):
+                    pipe.close()
+
+    def abort(self) -> None:
+        """Stop the child now (the test is abandoned)."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        self.stop(2.0)
 
 
 class Thread:
     """A worker in a thread of this process (``workers=0``), with :class:`Process`'s API."""
 
     def __init__(self, spec: Spec, events: Any) -> None:
+        self.spec = spec
         self.start_time: queue.Queue[float] = queue.Queue()
-        self.thread = threading.Thread(
-            target=self._main, args=(spec, events), daemon=True, name="perflab-loadtest"
-        )
+        self.engine = Engine(spec, events.put)
+        self.thread = threading.Thread(target=self._main, daemon=True, name="perflab-loadtest")
         self.thread.start()
 
-    def _main(self, spec: Spec, events: Any) -> None:
+    def _main(self) -> None:
         with contextlib.suppress(Exception):  # a failure was reported through events
-            run_worker(spec, events.put, self.start_time.get)
+            run_worker(self.engine, self.start_time.get)
 
     def go(self, start: float) -> None:
         """Tell the worker the shared start time."""
@@ -824,6 +920,12 @@ class Thread:
         """Wait for the thread to end."""
         self.thread.join(wait)
 
+    def abort(self) -> None:
+        """Cancel the test now and wait for the thread (the test is abandoned)."""
+        self.start_time.put(0.0)  # in case it still waits for the start
+        self.engine.abort()
+        self.thread.join(5.0)
+
 
 def _child() -> None:  # pragma: no cover - runs in the child process
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
@@ -836,7 +938,7 @@ def _child() -> None:  # pragma: no cover - runs in the child process
     gc.freeze()  # the hot path makes no cycles: no collector pauses in the middle of a test
     gc.disable()
     with contextlib.suppress(KeyboardInterrupt, BrokenPipeError):
-        run_worker(spec, lambda m: _send(stdout, m), start)
+        run_worker(Engine(spec, lambda m: _send(stdout, m)), start)
 
 
 if __name__ == "__main__":  # pragma: no cover

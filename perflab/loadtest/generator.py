@@ -75,7 +75,7 @@ def _stages(
     return tuple(stages), total
 
 
-def _target(target: str) -> tuple[str, int, bool, str]:
+def _target(target: str) -> tuple[str, int, bool, str, str]:
     parts = urlsplit(target if "://" in target else f"http://{target}")
     if parts.scheme not in ("http", "https"):
         raise ParameterError(f"the target must be an http:// or https:// URL, not {target!r}")
@@ -86,10 +86,7 @@ def _target(target: str) -> tuple[str, int, bool, str]:
         port = parts.port or (443 if tls else 80)
     except ValueError:
         raise ParameterError(f"the target {target!r} has a bad port") from None
-    path = parts.path or "/"
-    if parts.query:
-        path += "?" + parts.query
-    return parts.hostname, port, tls, path
+    return parts.hostname, port, tls, parts.path or "/", parts.query
 
 
 def _redact(target: str) -> str:
@@ -218,10 +215,11 @@ def run(
     """
     if (rate is None) == (users is None):
         raise ParameterError("give either rate= (open model) or users= (closed model)")
-    host, port, tls, path = _target(target)
+    host, port, tls, path, query = _target(target)
     shown = _redact(target)
     if scenario is None:
-        scen, base = Scenario([path]), ""
+        scen, base = Scenario([path + (f"?{query}" if query else "")]), ""
+        query = ""
     else:
         scen, base = as_scenario(scenario), path
     if not (timeout > 0 and connect_timeout > 0):
@@ -271,8 +269,9 @@ def run(
         n_workers = min(n_workers, slots) if n_workers else 0
 
     _preflight(host, port, connect_timeout, shown)
-    host_header = host if port in (80, 443) else f"{host}:{port}"
-    requests = tuple(scen.encode(host_header, base, headers))
+    named = f"[{host}]" if ":" in host else host  # an IPv6 address goes in brackets
+    host_header = named if port == (443 if tls else 80) else f"{named}:{port}"
+    requests = tuple(scen.encode(host_header, base, headers, query))
     tmp = Path(tempfile.mkdtemp(prefix="perflab-loadtest-"))
     specs = [
         Spec(
@@ -299,11 +298,12 @@ def run(
             workers=slots,
             seed=int(seed),
             path=str(tmp / f"part-{w}.parquet"),
+            total_users=n_users,
         )
         for w in range(slots)
     ]
     try:
-        written = _drive(specs, n_workers == 0, shown, progress, length + warmup, peak, model)
+        written = _drive(specs, n_workers == 0, shown, progress, length + warmup)
         frame = _merge(specs, scen.names, written)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -318,25 +318,34 @@ def _drive(
     shown: str,
     progress: bool | None,
     seconds: float,
-    peak: float,
-    model: str,
 ) -> int:
     """Start the workers, relay their progress, and return how many rows they wrote."""
     events: queue_mod.Queue[tuple[Any, ...]] = queue_mod.Queue()
     kind_of = Thread if in_process else Process
     procs: list[Thread | Process] = []
+    finished: set[int] = set()
     bar = None
+    ok = False
     try:
         procs.extend(kind_of(s, events) for s in specs)
-        ready = 0
+        ready, opened, wanted = 0, 0, 0
         while ready < len(specs):
-            kind, worker, *rest = _next_event(events, procs, 60.0)
+            kind, worker, *rest = _next_event(events, procs, 60.0, finished)
             if kind == "ready":
                 ready += 1
+                opened += rest[0]
+                wanted += rest[1]
             elif kind == "unreachable":
                 raise TargetUnreachableError(f"cannot connect to {shown}: {rest[0]}")
             elif kind == "failed":
                 raise RuntimeError(f"load-test worker {worker} failed:\n{rest[0]}")
+        if opened < wanted:
+            logger.warning(
+                "only %d of %d connections to %s opened; the test runs with those",
+                opened,
+                wanted,
+                shown,
+            )
         start = time.perf_counter() + 0.05
         for p in procs:
             p.go(start)
@@ -347,12 +356,10 @@ def _drive(
 
             bar = tqdm(total=round(seconds, 1), unit="s", desc="load test", leave=True)
         hist = Histogram()
-        done = 0
-        written = 0
-        completed = 0
+        written = late = completed = 0
         window: list[tuple[float, int]] = [(time.perf_counter(), 0)]
-        while done < len(specs):
-            kind, worker, *rest = _next_event(events, procs, seconds + 120.0)
+        while len(finished) < len(specs):
+            kind, worker, *rest = _next_event(events, procs, seconds + 120.0, finished)
             if kind == "stats":
                 completed += rest[0]
                 hist.merge(Histogram.from_state(rest[2]))
@@ -365,8 +372,9 @@ def _drive(
                     bar.n = round(min(max(now - start, 0.0), seconds), 1)
                     bar.set_postfix_str(f"{live:,.0f} req/s, p95 {hist.quantile(0.95):,.1f} ms")
             elif kind == "done":
-                done += 1
+                finished.add(worker)
                 written += rest[0]
+                late += rest[2]
                 logger.info(
                     "worker %d: %d requests, %.3f CPU seconds from the start of the test",
                     worker,
@@ -375,23 +383,39 @@ def _drive(
                 )
             elif kind == "failed":
                 raise RuntimeError(f"load-test worker {worker} failed:\n{rest[0]}")
+        if late:
+            logger.warning(
+                "the load generator fell behind its schedule: %d requests went out more than "
+                "50 ms after they were due, whatever the server did; their latency counts that "
+                "wait. Give it more workers= (cores) or a lower rate",
+                late,
+            )
+        ok = True
     finally:
         if bar is not None:
             bar.close()
         for p in procs:
-            p.stop()
+            if ok:
+                p.stop()
+            else:  # an error or an interrupt: stop sending now
+                p.abort()
     return written
 
 
-def _next_event(events: Any, procs: list[Any], patience: float) -> tuple[Any, ...]:
+def _next_event(
+    events: Any, procs: list[Any], patience: float, finished: set[int]
+) -> tuple[Any, ...]:
     deadline = time.monotonic() + patience
     while True:
         try:
             return tuple(events.get(timeout=0.2))
         except queue_mod.Empty:
             pass
-        if not any(p.alive() for p in procs) and events.empty():
-            raise RuntimeError("the load-test workers stopped without reporting")
+        dead = [p.spec.worker for p in procs if not p.alive() and p.spec.worker not in finished]
+        if dead and events.empty():
+            raise RuntimeError(
+                f"load-test worker {dead[0]} stopped without finishing (killed, or out of memory?)"
+            )
         if time.monotonic() > deadline:
             raise RuntimeError(f"no word from the load-test workers for {patience:g} s")
 

@@ -299,8 +299,10 @@ class SampleServer:
         ready, _, _ = select.select([self._process.stdout], [], [], 30.0)
         line = self._process.stdout.readline().strip() if ready else ""
         if not line.isdigit():
+            code = self._process.poll()
             self.stop()
-            raise RuntimeError("the sample server did not start within 30 s")
+            why = f"exited with code {code}" if code is not None else "no answer within 30 s"
+            raise RuntimeError(f"the sample server did not start ({why}; is the port in use?)")
         self.url = f"http://127.0.0.1:{line}"
         return self
 

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from perflab.errors import InputError, ParameterError
 
@@ -38,6 +38,7 @@ _DROPPED = {
     "te",
     "trailer",
 }
+_URL_SAFE = "/?&=%:@!$'()*+,;~-._[]#"
 _TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
 
@@ -75,8 +76,18 @@ class Request:
             return self.name
         return f"{self.method} {_path_of(self.path).split('?', 1)[0]}"
 
-    def encode(self, host: str, base: str = "", extra: Mapping[str, str] | None = None) -> bytes:
+    def encode(
+        self,
+        host: str,
+        base: str = "",
+        extra: Mapping[str, str] | None = None,
+        query: str = "",
+    ) -> bytes:
         """The request's bytes for ``host`` (``name:port``), under the target's ``base`` path.
+
+        ``extra`` headers apply to every request (the step's own win, whatever their
+        case); ``query`` is the target URL's query, added to the step's. A path with
+        characters outside ASCII is percent-encoded as UTF-8.
 
         Examples
         --------
@@ -86,16 +97,29 @@ class Request:
         path = _path_of(self.path)
         if base and base != "/":
             path = base.rstrip("/") + path
+        if query:
+            path += ("&" if "?" in path else "?") + query
+        path = quote(path, safe=_URL_SAFE)
         body = self.body.encode() if isinstance(self.body, str) else (self.body or b"")
         lines = [f"{self.method} {path} HTTP/1.1", f"Host: {host}"]
-        headers = {"User-Agent": "perflab", **(extra or {}), **dict(self.headers)}
-        for k, v in headers.items():
-            if k.lower() in _DROPPED:
-                continue
-            lines.append(f"{k}: {v}")
+        headers: dict[str, tuple[str, str]] = {}  # lower-case name → (name, value)
+        for source in ({"User-Agent": "perflab"}, extra or {}, self.headers):
+            for k, v in source.items():
+                headers[k.lower()] = (k, v)
+        for low, (k, v) in headers.items():
+            if low not in _DROPPED:
+                lines.append(f"{k}: {v}")
         if body or self.method in ("POST", "PUT", "PATCH"):
             lines.append(f"Content-Length: {len(body)}")
-        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+        try:
+            head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        except UnicodeEncodeError as exc:
+            bad = exc.object[exc.start : exc.end]
+            raise ParameterError(
+                f"{self.label()}: a header holds {bad!r}, which HTTP/1.1 cannot carry "
+                "(latin-1 only; encode it, e.g. RFC 8187 or percent-encoding)"
+            ) from None
+        return head + body
 
 
 def _path_of(path: str) -> str:
@@ -184,10 +208,14 @@ class Scenario:
         return [r.weight / self.total_weight for r in self.steps]
 
     def encode(
-        self, host: str, base: str = "", headers: Mapping[str, str] | None = None
+        self,
+        host: str,
+        base: str = "",
+        headers: Mapping[str, str] | None = None,
+        query: str = "",
     ) -> list[bytes]:
         """Every step's request bytes for ``host`` (see :meth:`Request.encode`)."""
-        return [r.encode(host, base, headers) for r in self.steps]
+        return [r.encode(host, base, headers, query) for r in self.steps]
 
     def is_head(self) -> list[bool]:
         """Whether each step is a ``HEAD`` (its response has no body)."""
@@ -279,6 +307,10 @@ class Scenario:
             }
             post = req.get("postData")
             body = post.get("text") if isinstance(post, dict) else None
+            if body is None and isinstance(post, dict) and isinstance(post.get("params"), list):
+                body = urlencode(  # a form post recorded as its fields
+                    [(str(q.get("name", "")), str(q.get("value", ""))) for q in post["params"]]
+                )
             steps.append(Request(str(req["url"]), str(req["method"]).upper(), headers, body))
         if not steps:
             raise InputError(name, None, f"no request in the HAR goes to {keep}")

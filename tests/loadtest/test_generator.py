@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import time
 from pathlib import Path
 
@@ -216,3 +217,127 @@ def test_request_encoding():
     assert head.split(b"\r\n")[0] == b"POST /base/x HTTP/1.1"
     assert b"Content-Length: 6" in head and b"X-Y: z" in head and b"Host: h:1" in head
     assert body == "héllo".encode()
+
+
+class RawServer:
+    """A plain-socket HTTP server in a thread: ``respond(request_head) -> (bytes, close)``."""
+
+    def __init__(self, respond, idle_close: float | None = None):
+        self.respond = respond
+        self.idle_close = idle_close
+        self.heads: list[bytes] = []
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(128)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.serve, args=(conn,), daemon=True).start()
+
+    def serve(self, conn):
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        conn.settimeout(self.idle_close or 10)
+        buf = b""
+        with conn:
+            while True:
+                try:
+                    data = conn.recv(65536)
+                except (TimeoutError, OSError):
+                    return  # idle too long: the server drops the connection
+                if not data:
+                    return
+                buf += data
+                while b"\r\n\r\n" in buf:
+                    head, buf = buf.split(b"\r\n\r\n", 1)
+                    self.heads.append(head)
+                    reply, close = self.respond(head)
+                    try:
+                        if len(reply) < 4096:  # small answers in tiny segments
+                            for i in range(0, len(reply), 7):
+                                conn.sendall(reply[i : i + 7])
+                        else:
+                            conn.sendall(reply)
+                    except OSError:
+                        return
+                    if close:
+                        return
+
+    def close(self):
+        self.sock.close()
+
+
+@pytest.mark.parametrize(
+    "head, close",
+    [
+        (b"HTTP/1.1 200 OK\r\nConnection:close\r\nContent-Length: 2\r\n\r\nok", True),
+        (b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok", True),
+        (b"HTTP/1.1 200 OK\r\nConnection: Keep-Alive, Close\r\n\r\nok", True),
+        (b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", False),
+        (
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"2;ext=1\r\nok\r\n0\r\nX-Trailer: 1\r\n\r\n",
+            False,
+        ),
+    ],
+)
+def test_responses_that_close_or_split_oddly(head, close):
+    server = RawServer(lambda _: (head, close))
+    try:
+        df = run(server.url, rate=200, duration=0.5, connections=2, workers=0)
+    finally:
+        server.close()
+    assert df.height == 100
+    assert df["error"].null_count() == 100, df["error"].value_counts()
+    assert set(df["status"].to_list()) == {200}
+
+
+def test_a_large_body_is_counted_not_kept():
+    body = b"x" * (16 << 20)
+    reply = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+    server = RawServer(lambda _: (reply, False))
+    try:
+        df = run(server.url, rate=4, duration=0.5, workers=0)
+    finally:
+        server.close()
+    assert df["error"].null_count() == 2
+    assert (df["bytes"] == len(reply)).all()
+
+
+def test_connections_the_server_drops_before_the_start_are_reopened():
+    ok = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+    server = RawServer(lambda _: (ok, False), idle_close=0.02)
+    try:
+        opened = run(server.url, rate=100, duration=0.5, connections=4, workers=0)
+        closed = run(server.url, users=2, duration=0.3, workers=0)
+    finally:
+        server.close()
+    assert opened.height == 50 and opened["error"].null_count() == 50
+    assert closed.height > 10 and closed["error"].null_count() == closed.height
+
+
+def test_target_query_and_headers_reach_the_server():
+    ok = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+    server = RawServer(lambda _: (ok, False))
+    try:
+        run(
+            server.url + "/api?key=1",
+            rate=20,
+            duration=0.1,
+            scenario=[Request("/items", headers={"user-agent": "mine"})],
+            headers={"Accept": "*/*", "accept": "text/plain"},
+            workers=0,
+        )
+    finally:
+        server.close()
+    head = server.heads[0].decode().split("\r\n")
+    assert head[0] == "GET /api/items?key=1 HTTP/1.1"
+    names = [line.split(":")[0].lower() for line in head[1:]]
+    assert names.count("user-agent") == 1 and "user-agent: mine" in server.heads[0].decode()
+    assert names.count("accept") == 1
