@@ -208,7 +208,10 @@ def _load_results(path_text: str, what: str) -> object:
 
     path = Path(path_text)
     if not path.is_file():
-        raise ParameterError(f"{what} {path_text}: no such file")
+        stats = Path(f"{path_text}_stats.csv")  # a Locust --csv prefix
+        if not stats.is_file():
+            raise ParameterError(f"{what} {path_text}: no such file")
+        path = stats
     try:
         if _kind_of(_columns_of(path) or []) is not None:
             return load_results(path, what=path_text)[1]

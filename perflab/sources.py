@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
 import polars as pl
 
 from perflab.errors import BadLines, ErrorMode, InputError, SchemaError, warn_input
@@ -49,6 +50,7 @@ __all__ = [
     "load_ndjson",
     "no_line",
     "parse_numbers",
+    "record_lines",
 ]
 
 PathLike = str | os.PathLike[str]
@@ -357,7 +359,11 @@ def parse_numbers(raw: pl.Series, *, what: str = "frame") -> pl.Series:
 
 
 def load_csv(src: Source, sep: str = ",") -> tuple[pl.DataFrame, Where]:
-    """Read a CSV/TSV file with every column as String; rows map to lines ``i + 2``.
+    """Read a CSV/TSV file with every column as String; rows map to the lines they start on.
+
+    A row is on line ``i + 2`` (header, then a line per row) unless a quoted field holds
+    a newline: the lines of each record are then found from the bytes (only when a line
+    is asked for, so a clean read costs nothing more).
 
     Lines that are not UTF-8, that have more fields than the header or that the csv
     module rejects go through ``src.bad`` (raise, or skip and count) and the rest is
@@ -379,7 +385,7 @@ def load_csv(src: Source, sep: str = ",") -> tuple[pl.DataFrame, Where]:
         raw = pl.read_csv(src.handle(), separator=sep, infer_schema=False, raise_if_empty=False)
         if any("\ufffd" in c or '""' in c for c in raw.columns):
             raw.columns = _header(src, sep)
-        return raw, _header_plus_one
+        return raw, _lazy_record_lines(src.data)
     except pl.exceptions.PolarsError as exc:
         first_error = first_line(exc)
     data = src.data()
@@ -387,10 +393,10 @@ def load_csv(src: Source, sep: str = ",") -> tuple[pl.DataFrame, Where]:
     problems = _csv_problems(data, sep)
     if not problems:
         raise InputError(src.name, None, f"cannot read as CSV: {first_error}")
-    for line, reason in problems[: 1 if bad.mode == "raise" else 3]:
+    for line, reason, _ in problems[: 1 if bad.mode == "raise" else 3]:
         bad.add(line, reason)
     bad.more(len(problems) - min(3, len(problems)))
-    skip = {line for line, _ in problems}
+    skip = {n for line, _, end in problems for n in range(line, end + 1)}
     lines = data.split(b"\n")
     kept = [i + 1 for i in range(len(lines)) if i + 1 not in skip]
     body = b"\n".join(lines[k - 1] for k in kept)
@@ -398,11 +404,65 @@ def load_csv(src: Source, sep: str = ",") -> tuple[pl.DataFrame, Where]:
         raw = pl.read_csv(io.BytesIO(body), separator=sep, infer_schema=False)
     except pl.exceptions.PolarsError as exc:
         raise InputError(src.name, None, f"cannot read as CSV: {first_line(exc)}") from None
-    return raw, lambda i: kept[i + 1] if i + 1 < len(kept) else None
+    in_body = _lazy_record_lines(lambda: body)  # row → line of the body → line of the file
+
+    def where(i: int) -> int | None:
+        line = in_body(i)
+        return kept[line - 1] if line is not None and line <= len(kept) else None
+
+    return raw, where
 
 
-def _header_plus_one(i: int) -> int | None:
-    return i + 2
+def _lazy_record_lines(data: Callable[[], bytes]) -> Where:
+    """A :data:`Where` for a CSV read with a header: row ``i`` → the line its record
+    starts on. Worked out from the bytes on the first call only."""
+    found: list[tuple[int, np.ndarray | None]] = []
+
+    def where(i: int) -> int | None:
+        if not found:
+            found.append(record_lines(data()))
+        lead, starts = found[0]
+        if starts is None:
+            return lead + i + 2
+        return int(starts[i + 1]) if 0 <= i + 1 < starts.size else None
+
+    return where
+
+
+def record_lines(data: bytes) -> tuple[int, np.ndarray | None]:
+    """Where the records of CSV ``data`` start, as polars splits them.
+
+    Returns ``(lead, starts)``: ``lead`` blank lines before the header (polars skips
+    them), and ``starts`` the 1-based line each record starts on (the header first),
+    or None when no quoted field holds a newline (record ``r`` is then on line
+    ``lead + r + 1``). A newline is inside a quoted field when an odd number of quote
+    characters comes before it: polars refuses a quote inside an unquoted field, and a
+    doubled quote inside a quoted one counts twice. The scan is over the positions of
+    quotes and newlines, with numpy; a file without a quote is not scanned at all.
+
+    Examples
+    --------
+    >>> record_lines(b'a,b\\n1,"x\\ny"\\n3,4\\n')
+    (0, array([1, 2, 4]))
+    >>> record_lines(b"a,b\\n1,2\\n")
+    (0, None)
+    """
+    head = data.removeprefix(_BOM)
+    rest = head.lstrip(b"\r\n")
+    lead = head.count(b"\n", 0, len(head) - len(rest))
+    if b'"' not in data:
+        return lead, None
+    buf = np.frombuffer(data, dtype=np.uint8)
+    quotes = np.flatnonzero(buf == ord('"'))
+    newlines = np.flatnonzero(buf == ord("\n"))
+    inside = np.searchsorted(quotes, newlines) % 2 == 1  # odd number of quotes before it
+    if not inside.any():
+        return lead, None
+    ends = np.flatnonzero(~inside)  # newline k ends line k + 1: the next record is on k + 2
+    starts = np.concatenate(([1], ends + 2)).astype(np.int64)
+    if ends.size and newlines[ends[-1]] == len(data) - 1:
+        starts = starts[:-1]  # the newline that ends the file starts nothing
+    return lead, starts[lead:]
 
 
 def _header(src: Source, sep: str) -> list[str]:
@@ -418,19 +478,20 @@ def _header(src: Source, sep: str) -> list[str]:
     return next(csv.reader([text.rstrip("\r\n")], delimiter=sep))
 
 
-def _csv_problems(data: bytes, sep: str) -> list[tuple[int, str]]:
-    """Lines that are not UTF-8, whose field count differs from the header's, or that the
-    csv module rejects."""
-    problems: list[tuple[int, str]] = []
+def _csv_problems(data: bytes, sep: str) -> list[tuple[int, str, int]]:
+    """Lines that are not UTF-8, records whose field count differs from the header's, or
+    lines that the csv module rejects: ``(first line, reason, last line)``, a record
+    whose quoted field holds a newline spanning several lines."""
+    problems: list[tuple[int, str, int]] = []
     lines = data.split(b"\n")
     for n, ln in enumerate(lines, start=1):
         try:
             ln.decode("utf-8")
         except UnicodeDecodeError:
-            problems.append((n, NOT_UTF8))
+            problems.append((n, NOT_UTF8, n))
     if problems:
         # Undecodable lines are reported; the rest is checked with them blanked out.
-        skip = {n for n, _ in problems}
+        skip = {n for n, _, _ in problems}
         data = b"\n".join(b"" if i + 1 in skip else ln for i, ln in enumerate(lines))
     text = data.decode("utf-8-sig").split("\n")
     width = None
@@ -444,15 +505,16 @@ def _csv_problems(data: bytes, sep: str) -> list[tuple[int, str]]:
                 if width is None:
                     width = len(row)
                 elif row and len(row) != width:
-                    at = base + reader.line_num
-                    problems.append((at, f"{len(row)} fields where the header has {width}"))
+                    at, end = base + for_row + 1, base + reader.line_num
+                    why = f"{len(row)} fields where the header has {width}"
+                    problems.append((at, why, end))
                 for_row = reader.line_num
             break
         except csv.Error as exc:
             # a quote left open runs to the end of the file: blame the line it opened on,
             # and read on from the line after it
             at = base + for_row + 1
-            problems.append((at, f"malformed CSV: {exc}"))
+            problems.append((at, f"malformed CSV: {exc}", at))
             base = at
     return sorted(problems)
 

@@ -506,6 +506,96 @@ def test_any_table_written_as_csv_reads_back_with_its_lines(
     assert src.bad.count == n_bad
 
 
+def test_a_quoted_field_holding_newlines_keeps_each_row_on_the_line_it_starts_on(
+    tmp_path: Path,
+) -> None:
+    # JMeter's responseMessage / failureMessage may hold newlines
+    data = b'a,b\n1,"two\nlines"\n2,x\n3,"three\r\n""quoted""\nlines"\n\n4,y\n'
+    df, where = load_csv(Source(write(tmp_path / "m.csv", data)))
+    assert df["b"].to_list() == ["two\nlines", "x", 'three\r\n"quoted"\nlines', None, "y"]
+    assert lines(where, df.height + 1) == [2, 4, 5, 8, 9, None]
+
+
+def test_a_reader_names_the_line_of_a_bad_row_after_a_multiline_field(tmp_path: Path) -> None:
+    from perflab.loadtest import read_jmeter
+
+    p = write(
+        tmp_path / "r.jtl",
+        b"timeStamp,elapsed,label,responseCode,responseMessage,success\n"
+        b"1700000000000,12,home,200,OK,true\n"
+        b'1700000000100,5,api,500,"Internal\nServer Error",false\n'
+        b"1700000000200,7,api,200,OK,true\n"
+        b"1700000000300,abc,api,200,OK,true\n",
+    )
+    with pytest.raises(InputError, match="abc") as info:
+        read_jmeter(p)
+    assert info.value.line == 6
+
+
+def test_blank_lines_before_the_header_are_counted(tmp_path: Path) -> None:
+    for body in (b"1,2\n3,4\n", b'1,"x\ny"\n3,4\n'):
+        df, where = load_csv(Source(write(tmp_path / "m.csv", b"\r\n\na,b\n" + body)))
+        assert df.columns == ["a", "b"]
+        assert lines(where, 2)[0] == 4
+    assert lines(where, 2) == [4, 6]
+
+
+def test_bad_lines_after_a_multiline_field_name_their_lines_and_keep_the_numbering(
+    tmp_path: Path,
+) -> None:
+    data = b'a,b\n1,"x\ny"\n2,3,4\n5,"p\nq\nr"\n6,\xff\n7,8\n9,"u\nv",extra\n10,11\n'
+    with pytest.raises(InputError, match="3 fields") as info:
+        load_csv(Source(write(tmp_path / "m.csv", data)))
+    assert info.value.line == 4
+    src = Source(write(tmp_path / "m.csv", data), "skip")
+    df, where = load_csv(src)
+    assert df.rows() == [("1", "x\ny"), ("5", "p\nq\nr"), ("7", "8"), ("10", "11")]
+    assert lines(where, df.height) == [2, 5, 9, 12]
+    # a record with too many fields is named by the line it starts on, and all of it goes
+    assert [line for line, _ in src.bad.examples] == [4, 8, 10]
+    assert src.bad.count == 3
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    table=csv_tables(),
+    breaks=st.lists(st.tuples(st.integers(0, 15), st.integers(0, 3)), max_size=6),
+    bad_at=st.lists(st.integers(0, 15), max_size=3),
+    crlf=st.booleans(),
+)
+def test_rows_with_newlines_in_their_cells_read_back_on_the_lines_they_start_on(
+    tmp_path: Path,
+    table: tuple[list[str], list[list[str]]],
+    breaks: list[tuple[int, int]],
+    bad_at: list[int],
+    crlf: bool,
+) -> None:
+    header, rows = table
+    rows = [list(r) for r in rows]
+    for r, c in breaks:  # a newline in some cells (quoted by the csv writer)
+        if r < len(rows):
+            rows[r][c % len(header)] += "\nmore"
+    records: list[list[str]] = [header]
+    good: list[tuple[int, list[str]]] = []
+    line = 2
+    for i, row in enumerate(rows):
+        if i in bad_at:
+            records.append([*row, "extra"])
+            line += 1 + sum(cell.count("\n") for cell in row)
+        records.append(row)
+        good.append((line, row))
+        line += 1 + sum(cell.count("\n") for cell in row)
+    buf = io.StringIO(newline="")
+    csv.writer(buf, lineterminator="\r\n" if crlf else "\n").writerows(records)
+    src = Source(write(tmp_path / "t.csv", buf.getvalue().encode()), "skip")
+    df, where = load_csv(src)
+    assert [list(r) for r in df.rows()] == [row for _, row in good]
+    assert lines(where, df.height) == [line for line, _ in good]
+    assert src.bad.count == len(records) - 1 - len(rows)
+
+
 # ---------------------------------------------------------------------------------------
 # load_ndjson
 

@@ -103,14 +103,55 @@ def load_results(results: FrameLike, *, what: str = "results") -> tuple[Kind, pl
         kind = _kind_of(_columns_of(path) or []) or "requests"
         if kind == "requests":
             return kind, _requests(as_frame(path, REQUESTS.subset("latency_ms")), str(path))
-        return kind, SUMMARY.conform(as_frame(path, SUMMARY.subset("name")), required=["name"])
+        frame = SUMMARY.conform(as_frame(path, SUMMARY.subset("name")), required=["name"])
+        return kind, with_all_row(frame)
     df = as_frame(results)
     if df.width == 0:
         return "requests", REQUESTS.empty()
     kind = _kind_of(df.columns) or "requests"
     if kind == "summary":
-        return kind, SUMMARY.conform(df, required=["name"])
+        return kind, with_all_row(SUMMARY.conform(df, required=["name"]))
     return kind, _requests(df, what)
+
+
+def with_all_row(table: pl.DataFrame) -> pl.DataFrame:
+    """A SUMMARY frame with its ``"all"`` row first, built from the others when absent.
+
+    Tools that summarise per benchmark or per name (pytest-benchmark's saved runs, asv,
+    some Locust exports) give no total. The ``"all"`` row then adds up what adds up —
+    requests, errors, throughput, bytes; the mean weighted by requests; the least
+    minimum and the greatest maximum; the longest duration — and leaves the
+    percentiles null, which no per-name summary can give for the whole (unless there
+    is one name: then its row is the whole).
+
+    Examples
+    --------
+    >>> t = SUMMARY.build([{"name": "a", "requests": 10, "errors": 1, "mean_ms": 2.0},
+    ...                    {"name": "b", "requests": 30, "errors": 0, "mean_ms": 4.0}])
+    >>> with_all_row(t).select("name", "requests", "error_rate", "mean_ms").row(0)
+    ('all', 40, 0.025, 3.5)
+    """
+    if table.height == 0 or (table["name"] == ALL).any():
+        return table
+    if table.height == 1:
+        return pl.concat([table.with_columns(name=pl.lit(ALL)), table])
+    n = pl.col("requests")
+    known = n.is_not_null().all()
+    total = table.select(
+        name=pl.lit(ALL),
+        requests=pl.when(known).then(n.sum()),
+        errors=pl.when(known & pl.col("errors").is_not_null().all()).then(pl.col("errors").sum()),
+        duration_s=pl.col("duration_s").max(),
+        rps=pl.when(pl.col("rps").is_not_null().all()).then(pl.col("rps").sum()),
+        mean_ms=pl.when(known & pl.col("mean_ms").is_not_null().all()).then(
+            (pl.col("mean_ms") * n).sum() / n.sum()
+        ),
+        min_ms=pl.col("min_ms").min(),
+        max_ms=pl.col("max_ms").max(),
+        bytes=pl.when(pl.col("bytes").is_not_null().all()).then(pl.col("bytes").sum()),
+    ).with_columns(error_rate=pl.col("errors") / pl.col("requests"))
+    parts = [SUMMARY.conform(total).select(SUMMARY.names), table.select(SUMMARY.names)]
+    return SUMMARY.validate(pl.concat(parts, how="vertical"))
 
 
 def _requests(df: pl.DataFrame, what: str) -> pl.DataFrame:
@@ -174,9 +215,19 @@ def summary(results: FrameLike, *, by: str | None = "name") -> pl.DataFrame:
     kind, df = load_results(results)
     if kind == "summary":
         df = SUMMARY.validate(df)
-        return df if keys or df.height <= 1 else df.filter(pl.col("name") == ALL)
+        return df if keys else df.filter(pl.col("name") == ALL)
     if df.height == 0:
         return SUMMARY.empty()
+    # a NaN latency is no latency (a tool's "-"); so is a negative one
+    df = df.with_columns(
+        pl.when((pl.col(c) >= 0) & pl.col(c).is_not_nan()).then(pl.col(c)).alias(c)
+        for c in ("latency_ms", "service_ms")
+    )
+    if keys and df["name"].null_count() == df.height:
+        keys = []  # unnamed requests (hey, ab): the "all" row says it all
+    # failed: an error, or an HTTP error status the tool did not call one (a tool that
+    # records neither, as ApacheBench -g, shows no failure: see read_ab)
+    failed = pl.col("error").is_not_null() | (pl.col("status") >= 400).fill_null(False)
     end = pl.coalesce(pl.col("start") + pl.col("latency_ms") / 1000.0, pl.col("start"))
     span = df.select(
         first=pl.col("start").min(), last=end.max(), has_start=pl.col("start").is_not_null().any()
@@ -184,7 +235,7 @@ def summary(results: FrameLike, *, by: str | None = "name") -> pl.DataFrame:
     duration = (span["last"] - span["first"]) if span["has_start"] else None
     totals = [
         pl.len().cast(pl.Int64).alias("requests"),
-        pl.col("error").is_not_null().sum().cast(pl.Int64).alias("errors"),
+        failed.sum().cast(pl.Int64).alias("errors"),
         pl.when(pl.col("bytes").is_not_null().any())
         .then(pl.col("bytes").sum())
         .cast(pl.Int64)

@@ -24,6 +24,7 @@ import polars as pl
 from perflab.charts import PALETTE, Table, table
 from perflab.frames import FrameLike, Schema, as_frame
 from perflab.loadtest.schema import COMPARISON, REQUESTS, SUMMARY, TIMELINE
+from perflab.stats import QUANTILE_METHOD
 
 __all__ = [
     "VERDICT_COLORS",
@@ -344,7 +345,11 @@ def latency_distribution(
 
     The histogram is binned in polars on log-spaced edges shared by every run, so the
     chart holds ``bins`` rows per run whatever the number of requests; failed requests
-    (no latency) are left out. Vertical rules mark the ``marks`` percentiles of each run.
+    (no latency) are left out. Requests of 0 ms (a tool's resolution is often 1 ms)
+    cannot sit on a log axis: they go in a floor bin at the left edge (the ECDF starts
+    there), so the shares add up to 100 %. Vertical rules mark the ``marks``
+    percentiles of each run, of every latency as :func:`~perflab.loadtest.summary`
+    computes them (a percentile of 0 ms is drawn at the floor).
 
     Parameters
     ----------
@@ -371,22 +376,32 @@ def latency_distribution(
     if kind not in ("histogram", "ecdf"):
         raise ValueError(f"kind must be 'histogram' or 'ecdf', not {kind!r}")
     df = _requests(results, value).select("run", pl.col(value).alias("ms"))
-    df = df.filter(pl.col("ms").is_not_null() & (pl.col("ms") > 0) & pl.col("ms").is_finite())
+    # every latency counts (a 0 ms request is a request): the marks and shares are of
+    # all of them, as in summary(); the log axis shows those ≤ 0 in a floor bin
+    df = df.filter(pl.col("ms").is_not_null() & pl.col("ms").is_not_nan())
     if df.is_empty():
         return _empty(title, "No request with a latency: nothing to draw.")
     scale = _run_scale(df)
     several = df["run"].n_unique() > 1
     color = alt.Color("run:N", scale=scale, title=None, legend=alt.Legend() if several else None)
-    lo = math.log10(float(df["ms"].min()))  # type: ignore[arg-type]
-    hi = math.log10(float(df["ms"].max()))  # type: ignore[arg-type]
+    positive = df["ms"].filter((df["ms"] > 0) & df["ms"].is_finite())
+    if positive.is_empty():  # nothing but 0 ms: an axis from 1 to 10 ms, the floor bin left
+        lo, hi = 0.0, 1.0
+    else:
+        lo = math.log10(float(positive.min()))  # type: ignore[arg-type]
+        hi = math.log10(float(positive.max()))  # type: ignore[arg-type]
+    width = max(hi - lo, 1e-9) / bins
+    floor_ms = 10 ** (lo - width)  # where the floor bin starts: latencies ≤ 0 are drawn there
+    has_floor = bool((df["ms"] <= 0).any())
     x_title = f"{value} (log scale)"
     if kind == "histogram":
-        width = max(hi - lo, 1e-9) / bins
         data = (
             df.with_columns(
-                ((pl.col("ms").log10() - lo) / width)
-                .floor()
-                .clip(0, bins - 1)
+                pl.when(pl.col("ms") <= 0)
+                .then(-1)
+                .otherwise(
+                    ((pl.col("ms").log10() - lo) / width).floor().clip(0, bins - 1).cast(pl.Int32)
+                )
                 .cast(pl.Int32)
                 .alias("bin")
             )
@@ -394,8 +409,9 @@ def latency_distribution(
             .agg(pl.len().alias("requests"))
         )
         # every bin of every run, empty ones at zero, so a step never spans a gap
+        first = -1 if has_floor else 0
         grid = df.select(pl.col("run").unique(maintain_order=True)).join(
-            pl.DataFrame({"bin": pl.int_range(0, bins + 1, dtype=pl.Int32, eager=True)}),
+            pl.DataFrame({"bin": pl.int_range(first, bins + 1, dtype=pl.Int32, eager=True)}),
             how="cross",
         )
         data = (
@@ -405,6 +421,18 @@ def latency_distribution(
                 (10 ** (lo + pl.col("bin") * width)).alias("from_ms"),
                 (10 ** (lo + (pl.col("bin") + 1) * width)).alias("to_ms"),
                 (pl.col("requests") / pl.col("requests").sum().over("run")).alias("share"),
+            )
+            .with_columns(
+                pl.when(pl.col("bin") < 0)
+                .then(pl.lit("≤ 0"))
+                .otherwise(
+                    pl.concat_str(
+                        pl.col("from_ms").round_sig_figs(3).cast(pl.String),
+                        pl.lit("–"),
+                        pl.col("to_ms").round_sig_figs(3).cast(pl.String),
+                    )
+                )
+                .alias("range_ms")
             )
             .sort("run", "bin")
         )  # the row of bin ``bins`` (always empty) closes the last step at its edge
@@ -419,8 +447,7 @@ def latency_distribution(
                 color=color,
                 tooltip=[
                     alt.Tooltip("run:N"),
-                    alt.Tooltip("from_ms:Q", title="from (ms)", format=",.2f"),
-                    alt.Tooltip("to_ms:Q", title="to (ms)", format=",.2f"),
+                    alt.Tooltip("range_ms:N", title="latency (ms)"),
                     alt.Tooltip("requests:Q", format=","),
                     alt.Tooltip("share:Q", format=".2%"),
                 ],
@@ -428,12 +455,16 @@ def latency_distribution(
         )
     else:
         qs = np.linspace(0.0, 1.0, 4 * bins + 1)
-        data = _quantile_frame(df, "ms", qs).rename({"value": "ms"})
+        data = (
+            _quantile_frame(df, "ms", qs)
+            .rename({"value": "ms"})
+            .with_columns(pl.max_horizontal("ms", pl.lit(floor_ms)).alias("x_ms"))
+        )
         curve = (
             alt.Chart(data)
             .mark_line(interpolate="step-after", strokeWidth=1.6)
             .encode(
-                x=alt.X("ms:Q", scale=alt.Scale(type="log"), title=x_title),
+                x=alt.X("x_ms:Q", scale=alt.Scale(type="log"), title=x_title),
                 y=alt.Y("q:Q", axis=alt.Axis(format="%"), title="share of requests at or below"),
                 color=color,
                 tooltip=[
@@ -448,6 +479,7 @@ def latency_distribution(
         runs = {r: i for i, r in enumerate(df["run"].unique(maintain_order=True).to_list())}
         pts = _quantile_frame(df, "ms", np.asarray(marks, dtype=float))
         pts = pts.with_columns(
+            pl.max_horizontal("value", pl.lit(floor_ms)).alias("x_ms"),  # 0 ms: the floor
             pl.col("q").map_elements(_pct_label, return_dtype=pl.String).alias("label"),
             # one label row per run and mark, so close percentiles do not print over each other
             (
@@ -467,7 +499,7 @@ def latency_distribution(
             alt.Chart(pts)
             .mark_rule(strokeDash=[3, 3])
             .encode(
-                x=alt.X("value:Q"),
+                x=alt.X("x_ms:Q"),
                 color=alt.Color("run:N", scale=scale),
                 tooltip=[
                     alt.Tooltip("run:N"),
@@ -480,14 +512,17 @@ def latency_distribution(
             alt.Chart(pts)
             .mark_text(align="left", dx=3, fontSize=10, baseline="top")
             .encode(
-                x="value:Q",
+                x="x_ms:Q",
                 y=alt.Y("y_px:Q", scale=None),
                 text="text:N",
                 color=alt.Color("run:N", scale=scale),
             )
         )
         layers += [rule, text]
-    subtitle = "dotted rules: " + ", ".join(_pct_label(q) for q in marks) if marks else ""
+    notes = ["dotted rules: " + ", ".join(_pct_label(q) for q in marks)] if marks else []
+    if has_floor:
+        notes.append("the leftmost " + ("bin" if kind == "histogram" else "step") + ": ≤ 0 ms")
+    subtitle = "; ".join(notes)
     return alt.layer(*layers).properties(
         width=_WIDTH, height=240, title=alt.TitleParams(title, subtitle=subtitle)
     )
@@ -510,7 +545,11 @@ def _quantile_frame(df: pl.DataFrame, col: str, qs: np.ndarray) -> pl.DataFrame:
             continue
         parts.append(
             pl.DataFrame(
-                {"run": str(run), "q": qs, "value": np.quantile(values, qs)},
+                {
+                    "run": str(run),
+                    "q": qs,
+                    "value": np.quantile(values, qs, method=QUANTILE_METHOD),
+                },
                 schema={"run": pl.String, "q": pl.Float64, "value": pl.Float64},
             ).with_columns(pl.col("value").round_sig_figs(4))
         )
@@ -581,8 +620,12 @@ def service_vs_corrected(
                     "run": str(run),
                     "q": qs,
                     "x": 1.0 / (1.0 - qs),
-                    "corrected": np.quantile(part["latency_ms"].to_numpy(), qs),
-                    "service": np.quantile(part["service_ms"].to_numpy(), qs),
+                    "corrected": np.quantile(
+                        part["latency_ms"].to_numpy(), qs, method=QUANTILE_METHOD
+                    ),
+                    "service": np.quantile(
+                        part["service_ms"].to_numpy(), qs, method=QUANTILE_METHOD
+                    ),
                 }
             ).with_columns(pl.col("corrected", "service").round_sig_figs(4))
         )

@@ -46,10 +46,11 @@ throughput; for throughput and the error rate "faster" reads "better"):
                     of 0 **and** the change is beyond the margin (``|change| > margin``)
     faster          the same on the better side
     equivalent      the whole interval lies inside ``±margin`` (TOST: equivalence within
-                    the margin, at least at level ``alpha``); or the change is
-                    significant as above but ``|change| ≤ margin`` (real but
-                    negligible); or neither run has any error (error rate only: 0 = 0)
-    inconclusive    anything else: a wide interval, no interval, or a missing side
+                    the margin, at least at level ``alpha``); or neither run has any
+                    error (error rate only: 0 = 0)
+    inconclusive    anything else: a wide interval, no interval, a missing side, or a
+                    significant change whose estimate is inside the margin but whose
+                    interval is not (it may matter: more requests will tell)
     ==============  ====================================================================
 
 The Benjamini–Hochberg adjustment runs over every p-value of one call (all metrics,
@@ -409,8 +410,10 @@ def _error_rate(b: pl.DataFrame, c: pl.DataFrame, alpha: float) -> dict[str, Any
     from scipy import special, stats  # scipy.stats costs ~0.8 s to import: only when used
 
     nb, nc = b.height, c.height
-    kb = int(b.get_column("error").is_not_null().sum())
-    kc = int(c.get_column("error").is_not_null().sum())
+    # failed as in summary(): an error, or an HTTP error status nobody called one
+    failed = pl.col("error").is_not_null() | (pl.col("status") >= 400).fill_null(False)
+    kb = int(b.select(failed.sum()).item())
+    kc = int(c.select(failed.sum()).item())
     rb, rc = kb / nb, kc / nc
     row: dict[str, Any] = {"baseline": rb, "candidate": rc, "change": _change(rb, rc)}
     p = float(stats.fisher_exact([[kc, nc - kc], [kb, nb - kb]]).pvalue)
@@ -507,9 +510,7 @@ def _verdict(row: dict[str, Any], margin: float, alpha: float) -> str:
         return "inconclusive"
     worse_up = row["metric"] != "throughput"
     p = row.get("p_adjusted")
-    if p is not None and p < alpha and (lo > 0 or hi < 0):
-        if abs(change) <= margin:
-            return "equivalent"
+    if p is not None and p < alpha and (lo > 0 or hi < 0) and abs(change) > margin:
         up = lo > 0
         if (change > 0) == up:
             return "slower" if up == worse_up else "faster"

@@ -363,7 +363,10 @@ def read_ab(
     printed summary has its "Requests per second"). ``latency_ms`` is ``ttime`` (whole
     milliseconds). ab records no
     status, size or URL per request (its non-2xx count is only in its printed
-    summary): ``status``, ``bytes`` and ``error`` are null, ``name`` is ``name=``.
+    summary): ``status``, ``bytes`` and ``error`` are null, ``name`` is ``name=`` —
+    so the frame cannot show a failure, and its error rate (0 in
+    :func:`~perflab.loadtest.summary`, and for ``perflab gate``) says nothing: read
+    "Non-2xx responses" in ab's own output.
 
     **-e** (``Percentage served,Time in ms``, rows 0–100): one SUMMARY row (``name=``,
     default ``"all"``) with ``min_ms`` (row 0), ``p50_ms``, ``p90_ms``, ``p95_ms``,

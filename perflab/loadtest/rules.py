@@ -26,7 +26,9 @@ rule                                severity  fires when
                                               closed-loop tool's sending rate dropped under
                                               half its median while a request stalled
 ``loadtest.tail-latency``           medium    p99 ≥ ``tail_ratio`` (10) × p50 and ≥ p50 +
-                                              ``tail_min_ms`` (5 ms), with ≥ 100 requests
+                                              ``tail_min_ms`` (5 ms), with ≥ 100 requests;
+                                              for all requests of several names, only when
+                                              a name has such a tail too
 ``loadtest.warm-up``                low       the first windows' median latency is ≥
                                               ``warmup_factor`` (1.5) × the steady state's
                                               and the slow start is under a quarter of the test
@@ -41,7 +43,10 @@ requests a comparison needs (``× requests``).
 
 Requests are judged on the ``"all"`` row of the summary and, when a run has several
 request names, on each name too; when a rule fires for all requests, the names it
-fires for are listed in that one finding instead of one finding each. A rule that
+fires for are listed in that one finding instead of one finding each. With several
+names, ``loadtest.tail-latency`` fires for all requests only when at least one name
+has a tail of its own: fast and slow endpoints mixed put the p99 of all requests far
+off their median although no request is slow for its kind. A rule that
 needs a column the data does not have (``sent`` and ``service_ms`` from most
 importers) stays quiet.
 """
@@ -189,11 +194,20 @@ def summary_findings(
     loadtest.tail-latency medium
     """
     df = SUMMARY.conform(as_frame(summary, SUMMARY.subset("name")), required=["name"])
+    judged = _judged(df)
+    # Fast and slow names mixed put a p99 far off the median of all requests with no
+    # request slow for its kind: all requests have a tail only when some name has one.
+    named_tail = any(
+        _tail(subject, row, tail_ratio, tail_min_ms)
+        for subject, row in judged
+        if subject != _OVERALL
+    )
     out: list[Recommendation] = []
-    for subject, row in _judged(df):
+    for subject, row in judged:
         out += _slo(subject, row, p95_ms, p99_ms)
         out += _errors(subject, row, error_rate, critical_error_rate)
-        out += _tail(subject, row, tail_ratio, tail_min_ms)
+        if subject != _OVERALL or len(judged) == 1 or named_tail:
+            out += _tail(subject, row, tail_ratio, tail_min_ms)
         if subject == _OVERALL:
             out += _summary_saturation(row, offered_rps, rate_gap, lag_ms if queueing else None)
             out += _summary_omission(row, co_ratio)

@@ -147,3 +147,36 @@ def test_timeline_without_times_is_empty_and_bad_windows_are_refused():
         timeline(requests(10), window=0)
     with pytest.raises(ParameterError, match="windows"):
         timeline(pl.DataFrame({"start": [0.0, 1.7e9], "latency_ms": [1.0, 2.0]}), window=1e-3)
+
+
+def test_per_name_summaries_get_an_all_row_that_gates_and_compares():
+    from pathlib import Path
+
+    from perflab.loadtest import compare, gate, read_pytest_benchmark
+
+    saved = Path(__file__).parents[2] / "data/sample/loadtest/tools/pytest_benchmark_saved.json"
+    saved = read_pytest_benchmark(saved)
+    table = summary(saved)
+    assert table["name"][0] == "all" and table.height == 4  # "all" + three benchmarks
+    total = table.row(0, named=True)
+    assert total["requests"] == table["requests"][1:].sum()
+    assert total["p50_ms"] is None  # no percentile of the whole from per-name ones
+    assert gate(saved, error_rate=0.5).passed
+    got = compare(saved, saved)
+    assert got.filter(metric="mean")["change"].to_list() == [0.0]
+
+
+def test_failures_nan_and_unnamed_requests():
+    df = pl.DataFrame(
+        {
+            "start": [0.0, 0.1, 0.2, 0.3],
+            "latency_ms": [1.0, float("nan"), 3.0, -1.0],
+            "status": [200, 500, 200, 200],
+        }
+    )
+    out = summary(df)
+    assert out.height == 1  # no null-name row beside "all"
+    row = out.row(0, named=True)
+    assert row["errors"] == 1  # a 500 fails even where no error column says so
+    assert row["p99_ms"] == pytest.approx(3.0, abs=0.05)  # NaN and negative are no latency
+    assert row["min_ms"] == 1.0

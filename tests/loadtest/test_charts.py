@@ -152,6 +152,49 @@ def test_latency_distribution_colours_each_run_and_draws_an_ecdf(runs):
         latency_distribution(runs, kind="violin")
 
 
+@pytest.mark.parametrize("kind", ["histogram", "ecdf"])
+def test_latency_distribution_counts_0_ms_requests_in_a_floor_bin(kind):
+    # a tool of 1 ms resolution writes 0 for fast requests: they are requests all the same
+    r = pl.DataFrame(
+        {
+            "start": [i / 10 for i in range(100)],
+            "latency_ms": [0.0] * 45 + [float(i) for i in range(1, 56)],
+        }
+    )
+    spec = latency_distribution(r, kind=kind, bins=20).to_dict()
+    data = list(spec["datasets"].values())
+    marks = next(rows for rows in data if rows and "label" in rows[0])
+    s = summary(r).row(0, named=True)
+    assert {m["label"]: m["value"] for m in marks} == {
+        "p50": pytest.approx(s["p50_ms"]),
+        "p95": pytest.approx(s["p95_ms"]),
+        "p99": pytest.approx(s["p99_ms"], rel=1e-3),  # the chart rounds to 4 figures
+    }
+    assert marks[0]["value"] == 5.5  # not 28, the median of the requests above 0 ms
+    assert all(m["x_ms"] > 0 for m in marks)  # drawable on the log axis
+    assert "≤ 0 ms" in spec["title"]["subtitle"]
+    if kind == "histogram":
+        bins = next(rows for rows in data if rows and "share" in rows[0])
+        assert sum(b["requests"] for b in bins) == 100
+        assert sum(b["share"] for b in bins) == pytest.approx(1.0)
+        floor = bins[0]
+        assert floor["requests"] == 45 and floor["range_ms"] == "≤ 0"
+        assert 0 < floor["from_ms"] < floor["to_ms"] == pytest.approx(1.0)
+        assert len(bins) == 20 + 2  # the floor, the bins, the closing edge
+    else:
+        curve = next(rows for rows in data if rows and "q" in rows[0] and "label" not in rows[0])
+        assert all(p["x_ms"] > 0 for p in curve)
+        at_floor = [p["q"] for p in curve if p["ms"] == 0]
+        assert max(at_floor) == pytest.approx(0.44, abs=0.02)  # 45 of 100 at 0 ms
+
+
+def test_latency_distribution_of_nothing_but_0_ms_is_one_floor_bin():
+    r = pl.DataFrame({"latency_ms": [0.0] * 10})
+    spec = latency_distribution(r, bins=5).to_dict()
+    bins = next(rows for rows in spec["datasets"].values() if rows and "share" in rows[0])
+    assert [b["share"] for b in bins] == [1.0] + [0.0] * 6
+
+
 def test_service_vs_corrected_is_a_percentile_spectrum(runs):
     spec = service_vs_corrected(runs["baseline"]).to_dict()
     gap, lines = spec["layer"]

@@ -203,7 +203,8 @@ def test_an_empty_run_is_refused():
         (-0.12, -0.16, -0.08, 0.001, "p95", "faster"),
         (-0.12, -0.16, -0.08, 0.001, "throughput", "slower"),  # fewer requests: worse
         (0.12, 0.08, 0.16, 0.001, "error_rate", "slower"),
-        (0.03, 0.01, 0.06, 0.001, "p95", "equivalent"),  # real but within the margin
+        (0.03, 0.01, 0.06, 0.001, "p95", "inconclusive"),  # real; may or may not matter
+        (0.03, 0.01, 0.04, 0.001, "p95", "equivalent"),  # real but inside the margin
         (0.01, -0.02, 0.04, 0.4, "p95", "equivalent"),  # interval inside ±5 %
         (0.12, 0.08, 0.16, 0.2, "p95", "inconclusive"),  # Mann–Whitney not significant
         (0.06, -0.03, 0.15, 0.01, "p95", "inconclusive"),  # interval on both sides of 0

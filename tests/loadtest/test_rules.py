@@ -180,6 +180,42 @@ def test_tail_latency_needs_a_tail_and_enough_requests():
     assert fired(summary_findings(fast, tail_min_ms=1)) == ["loadtest.tail-latency"]
 
 
+def test_tail_latency_of_all_requests_needs_a_name_with_a_tail_of_its_own():
+    rng = np.random.default_rng(5)
+
+    def requests(name: str, n: int, ms: float, tail: float = 0.0) -> pl.DataFrame:
+        lat = rng.normal(ms, ms / 10, n).clip(ms / 2)
+        lat[: int(n * tail)] *= 100  # the slowest few, far off this name's median
+        return pl.DataFrame({"start": rng.uniform(0, 20, n), "latency_ms": lat, "name": name})
+
+    # a fast and a slow endpoint: the p99 of all is 40× their median, no name has a tail
+    mix = pl.concat([requests("GET /health", 1200, 1.0), requests("POST /order", 800, 40.0)])
+    s = summary(mix)
+    row = s.filter(pl.col("name") == "all").row(0, named=True)
+    assert row["p99_ms"] > 10 * row["p50_ms"]  # what fired before
+    assert summary_findings(s) == []
+    # one run of the same mix without names: the tail is all there is to see
+    assert fired(summary_findings(summary(mix.drop("name")))) == ["loadtest.tail-latency"]
+    # a real tail in one endpoint: one finding, for all requests, naming it
+    tailed = pl.concat(
+        [requests("GET /health", 1200, 1.0), requests("POST /order", 800, 40.0, tail=0.03)]
+    )
+    (rec,) = summary_findings(summary(tailed))
+    assert rec.rule == "loadtest.tail-latency" and rec.subject == "all requests"
+    assert "by name: POST /order" in rec.finding and "GET /health" not in rec.finding
+
+
+def test_tail_latency_with_a_tail_in_one_name_only_is_that_name():
+    s = {
+        "name": ["all", "GET /", "GET /slow"],
+        "requests": [3000, 2000, 1000],
+        "p50_ms": [10.0, 5.0, 20.0],
+        "p99_ms": [60.0, 9.0, 400.0],
+    }
+    (rec,) = summary_findings(s)  # all requests have no tail: the name fires on its own
+    assert rec.rule == "loadtest.tail-latency" and rec.subject == "GET /slow"
+
+
 def test_saturation_from_the_offered_rate():
     s = {"name": ["all"], "requests": [6000], "rps": [150.0]}
     (rec,) = summary_findings(s, offered_rps=200)
