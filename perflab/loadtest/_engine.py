@@ -200,6 +200,13 @@ def _closes(head: bytes, http10: bool) -> bool:
     at = head.find(b"\r\nconnection:")
     if at < 0:
         return http10
+    if head.find(b"\r\nconnection:", at + 2) < 0:  # one header, the usual values: quickly
+        stop = head.find(b"\r\n", at + 2)
+        value = head[at + 13 : stop if stop >= 0 else None].strip()
+        if value == b"keep-alive":
+            return False
+        if value == b"close":
+            return True
     tokens: set[bytes] = set()
     while at >= 0:
         stop = head.find(b"\r\n", at + 2)
@@ -319,6 +326,14 @@ class _Conn(asyncio.Protocol):
                     self.state = _LENGTH
                 else:
                     self.state = _TO_CLOSE
+            if self.state == _LENGTH:  # the usual case, without slicing the body out
+                rest = len(buf) - end - 4
+                if rest < self.left:
+                    self.left -= rest
+                else:
+                    self.extra = rest > self.left
+                    e.complete(self, status, 0)
+                return
             data = buf[end + 4 :] if len(buf) > end + 4 else b""
         self._body(data)
 
@@ -418,6 +433,7 @@ class Engine:
         self._steps: list[int] = []
         self._steps_at = 0
         self.closed = spec.model == "closed"
+        self.duration = spec.duration
         self.think = spec.think
         self._a_intended = self.intended.append
         self._a_sent = self.sent.append
@@ -464,13 +480,19 @@ class Engine:
         self.status[k] = status
         self.nbytes[k] = conn.got
         self.completed += 1
+        extra, close_after = conn.extra, conn.close_after
         if err:
             self.error[k] = err
             self.failed += 1
-        elif status >= 400:
-            self.failed += 1
-        extra, close_after = conn.extra, conn.close_after
-        conn.reset()
+            conn.reset()
+        else:
+            if status >= 400:
+                self.failed += 1
+            # conn.reset(), inlined: the head and line buffers are already empty here
+            conn.i = -1
+            conn.state = _HEAD
+            conn.got = conn.left = 0
+            conn.extra = conn.close_after = False
         transport = conn.transport
         if transport is None:
             return
@@ -485,7 +507,7 @@ class Engine:
         if self.closed:
             if self.think > 0.0:
                 asyncio.get_running_loop().call_later(self.think, self.user_send, conn)
-            elif now < self.spec.duration:  # the next request of this user, at once
+            elif now < self.duration:  # the next request of this user, at once
                 i = self.new_row(now, self._next_step(), now)
                 conn.i = i
                 transport.write(self.requests[self.step[i - self.base]])
@@ -576,12 +598,20 @@ class Engine:
         return self._rng.choice(n, size=_BLOCK, p=p / p.sum()).tolist()
 
     async def run_open(self) -> None:
+        """Send the arrival schedule: each request on an idle connection, or to the backlog.
+
+        The hot loop of the open model, so :meth:`new_row` and :meth:`send` are inlined.
+        """
         perf = time.perf_counter
         sleep = asyncio.sleep
         idle = self.idle
         backlog = self.backlog
-        new_row = self.new_row
-        send = self.send
+        requests = self.requests
+        rows = self.intended
+        add_intended, add_sent, add_done = self._a_intended, self._a_sent, self._a_done
+        add_status, add_bytes, add_error = self._a_status, self._a_nbytes, self._a_error
+        add_step = self._a_step
+        nan = math.nan
         t0 = self.t0
         warm = self.spec.warmup
         for times, steps in arrivals(self.spec):
@@ -594,14 +624,26 @@ class Engine:
                     now = perf() - t0
                 if now - t > 0.05:
                     self.late += 1
-                i = new_row(t, s)
+                conn = None
                 while idle:
                     conn = idle.pop()
                     if conn.transport is not None:
-                        send(conn, i)
                         break
-                else:
+                    conn = None
+                add_intended(t)
+                add_done(nan)
+                add_status(0)
+                add_bytes(0)
+                add_error(0)
+                add_step(s)
+                i = self.base + len(rows) - 1
+                if conn is None:
+                    add_sent(nan)
                     backlog.append(i)
+                else:
+                    add_sent(now)
+                    conn.i = i
+                    conn.transport.write(requests[s])
 
     async def run_closed(self) -> None:
         spec = self.spec
