@@ -11,7 +11,7 @@ import scipy.stats
 
 from perflab.errors import ParameterError
 from perflab.loadtest.aggregate import summary
-from perflab.loadtest.comparison import _verdict, compare
+from perflab.loadtest.comparison import _quantile_test, _verdict, compare
 from perflab.loadtest.schema import COMPARISON, VERDICTS
 
 
@@ -92,8 +92,16 @@ def test_p_values_are_scipys_mann_whitney_and_the_adjustment_is_benjamini_hochbe
     expected = scipy.stats.mannwhitneyu(
         base["latency_ms"], cand["latency_ms"], alternative="two-sided"
     ).pvalue
-    latency = got.filter(pl.col("unit") == "ms")
-    assert latency["p_value"].to_list() == [pytest.approx(expected)] * 4
+    bulk = got.filter(pl.col("metric").is_in(["p50", "mean"]))
+    assert bulk["p_value"].to_list() == [pytest.approx(expected)] * 2
+    # the tail percentiles: Fisher's exact test on the requests above the pooled pNN
+    for metric, q in (("p95", 0.95), ("p99", 0.99)):
+        pooled = np.concatenate([base["latency_ms"].to_numpy(), cand["latency_ms"].to_numpy()])
+        cut = np.quantile(pooled, q)
+        kb, kc = int((base["latency_ms"] > cut).sum()), int((cand["latency_ms"] > cut).sum())
+        tail = scipy.stats.fisher_exact([[kc, 500 - kc], [kb, 500 - kb]]).pvalue
+        combined = min(1.0, 2 * min(tail, expected))
+        assert got.filter(metric=metric)["p_value"][0] == pytest.approx(combined)
     kb, kc = base["error"].is_not_null().sum(), cand["error"].is_not_null().sum()
     fisher = scipy.stats.fisher_exact([[kc, 500 - kc], [kb, 500 - kb]]).pvalue
     assert got.filter(metric="error_rate")["p_value"][0] == pytest.approx(fisher)
@@ -215,3 +223,26 @@ def test_verdict_rules(change, low, high, p, metric, expected):
     row.update(ci_low=low, ci_high=high, p_adjusted=p)
     assert _verdict(row, 0.05, 0.05) == expected
     assert expected in VERDICTS
+
+
+def test_a_stall_in_the_tail_is_slower_on_p99_though_the_median_did_not_move():
+    rng = np.random.default_rng(7)
+    n = 5000
+    base = pl.DataFrame({"start": np.arange(n) / 500, "latency_ms": rng.lognormal(1, 0.3, n)})
+    slow = rng.lognormal(1, 0.3, n)
+    slow[rng.random(n) < 0.03] += 150.0  # 3 % of the requests caught in a stall
+    cand = base.with_columns(latency_ms=slow)
+    got = dict(compare(base, cand).select("metric", "verdict").iter_rows())
+    assert got["p99"] == "slower" and got["p95"] == "slower"
+    assert got["p50"] != "slower"
+
+
+def test_the_tail_test_keeps_its_level_on_whole_millisecond_data():
+    """Ties everywhere (JMeter, ab, Locust round to ms): no more false alarms than alpha."""
+    rng = np.random.default_rng(11)
+    false = 0
+    for _ in range(200):
+        a, b = (np.round(rng.lognormal(1.5, 0.6, 800)) for _ in range(2))
+        for q in (0.95, 0.99):
+            false += _quantile_test(a, b, q) < 0.05
+    assert false / 400 <= 0.05 + 2 * np.sqrt(0.05 * 0.95 / 400)
