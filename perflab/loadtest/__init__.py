@@ -17,20 +17,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from perflab.lazy import exports
+from perflab.lazy import exports as _exports
 from perflab.loadtest.schema import COMPARISON, REQUESTS, SUMMARY, TIMELINE, VERDICTS
 
 if TYPE_CHECKING:
-    from perflab.loadtest.aggregate import summary, timeline
+    from perflab.loadtest.aggregate import describe_run, headline, summary, timeline
     from perflab.loadtest.benchmarking import BenchmarkResult, benchmark
     from perflab.loadtest.comparison import compare
     from perflab.loadtest.gates import GateResult, gate
     from perflab.loadtest.generator import TargetUnreachableError, run
     from perflab.loadtest.histogram import Histogram
-    from perflab.loadtest.history import run_changes
+    from perflab.loadtest.history import read_history, run_changes
     from perflab.loadtest.read import (
         read_ab,
         read_asv,
+        read_folder,
         read_hey,
         read_hyperfine,
         read_jmeter,
@@ -58,7 +59,9 @@ _HOME = {
     "TargetUnreachableError": "generator",
     "benchmark": "benchmarking",
     "compare": "comparison",
+    "describe_run": "aggregate",
     "gate": "gates",
+    "headline": "aggregate",
     "read_ab": "read",
     "read_asv": "read",
     "read_hey": "read",
@@ -67,6 +70,8 @@ _HOME = {
     "read_k6": "read",
     "read_locust": "read",
     "read_locust_history": "read",
+    "read_folder": "read",
+    "read_history": "history",
     "read_pytest_benchmark": "read",
     "read_results": "read",
     "read_vegeta": "read",
@@ -93,10 +98,14 @@ __all__ = [
     "TargetUnreachableError",
     "benchmark",
     "compare",
+    "describe_run",
     "gate",
+    "headline",
     "read_ab",
     "read_asv",
+    "read_folder",
     "read_hey",
+    "read_history",
     "read_hyperfine",
     "read_jmeter",
     "read_k6",
@@ -114,4 +123,4 @@ __all__ = [
     "top_recommendations",
 ]
 
-__getattr__, __dir__ = exports(__name__, _HOME, __all__)
+__getattr__, __dir__ = _exports(__name__, _HOME, __all__)

@@ -53,6 +53,17 @@ import numpy as np
 
 from perflab.loadtest.histogram import Histogram
 
+__all__ = [
+    "ERRORS",
+    "Engine",
+    "Process",
+    "Spec",
+    "Thread",
+    "arrivals",
+    "run_worker",
+    "schedule_times",
+]
+
 logger = logging.getLogger(__name__)
 
 # error codes → the text in the ``error`` column (0: none)

@@ -27,15 +27,17 @@ latency statistics
 ``bytes``
     The sum of ``bytes``; null when no request says how many bytes it received.
 
-A request *failed* when ``error`` is not null; ``error_rate = errors / requests``.
+A request *failed* when ``error`` is not null or its ``status`` is 400 or more (a frame
+of your own may carry statuses without error texts); ``error_rate = errors / requests``.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import polars as pl
 
@@ -44,7 +46,7 @@ from perflab.frames import FrameLike, as_frame
 from perflab.groupstats import group_stats
 from perflab.loadtest.schema import REQUESTS, SUMMARY, TIMELINE
 
-__all__ = ["summary", "timeline"]
+__all__ = ["FAILED", "describe_run", "headline", "summary", "timeline", "with_all_row"]
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +61,9 @@ _TIMELINE_QS = (0.5, 0.95, 0.99)
 _MAX_WINDOWS = 10_000_000
 
 Kind = Literal["requests", "summary"]
+
+FAILED = pl.col("error").is_not_null() | (pl.col("status") >= 400).fill_null(False)
+"""Whether a request of a REQUESTS frame failed: an error, or an HTTP error status."""
 
 
 def _columns_of(path: Path) -> list[str] | None:
@@ -227,7 +232,7 @@ def summary(results: FrameLike, *, by: str | None = "name") -> pl.DataFrame:
         keys = []  # unnamed requests (hey, ab): the "all" row says it all
     # failed: an error, or an HTTP error status the tool did not call one (a tool that
     # records neither, as ApacheBench -g, shows no failure: see read_ab)
-    failed = pl.col("error").is_not_null() | (pl.col("status") >= 400).fill_null(False)
+    failed = FAILED
     end = pl.coalesce(pl.col("start") + pl.col("latency_ms") / 1000.0, pl.col("start"))
     span = df.select(
         first=pl.col("start").min(), last=end.max(), has_start=pl.col("start").is_not_null().any()
@@ -344,7 +349,7 @@ def timeline(results: FrameLike, *, window: float = 1.0, by: str | None = None) 
     group = ["name", "_w"]
     counts = df.group_by(group).agg(
         pl.len().cast(pl.Int64).alias("requests"),
-        pl.col("error").is_not_null().sum().cast(pl.Int64).alias("errors"),
+        FAILED.sum().cast(pl.Int64).alias("errors"),
     )
     lat = group_stats(
         df.select(*group, "latency_ms").drop_nulls("latency_ms"),
@@ -372,3 +377,101 @@ def timeline(results: FrameLike, *, window: float = 1.0, by: str | None = None) 
         .sort("_w", "name", nulls_last=True)
     )
     return TIMELINE.validate(out.select(TIMELINE.names))
+
+
+def _all_row(table: FrameLike) -> dict[str, Any]:
+    df = summary(table, by=None)
+    return df.row(0, named=True) if df.height else {}
+
+
+def describe_run(results: FrameLike, label: str = "The run") -> str:
+    """One sentence on what a run did: requests, seconds, rate and failures.
+
+    Parameters
+    ----------
+    results : frame-like
+        A REQUESTS or SUMMARY frame (what :func:`summary` takes).
+    label : str
+        The sentence's subject.
+
+    Returns
+    -------
+    str
+        Figures the run does not have (no start times: no duration or rate) are left
+        out, not made up.
+
+    Examples
+    --------
+    >>> reqs = pl.DataFrame({"start": [0.0, 0.5, 1.0, 1.5], "latency_ms": [10.0] * 4,
+    ...                      "error": [None, None, None, "timeout"]})
+    >>> describe_run(reqs, "The baseline")
+    'The baseline sent 4 requests in 1.5 s (2.6 req/s); 1 failed (25.00 %).'
+    """
+    row = _all_row(results)
+    if not row or not row.get("requests"):
+        return f"{label} holds no request."
+    text = f"{label} sent {row['requests']:,} requests"
+    if row.get("duration_s"):
+        text += f" in {row['duration_s']:,.1f} s"
+    if row.get("rps"):
+        text += f" ({row['rps']:,.1f} req/s)" if row["rps"] < 100 else f" ({row['rps']:,.0f} req/s)"
+    if row.get("errors") is not None:
+        text += f"; {row['errors']:,} failed ({row['error_rate'] * 100:.2f} %)"
+    return text + "."
+
+
+def headline(results: FrameLike, comparison: FrameLike | None = None) -> list[dict[str, Any]]:
+    """A run's headline figures, as keyword arguments of :func:`perflab.report.figure`.
+
+    Parameters
+    ----------
+    results : frame-like
+        The run (REQUESTS or SUMMARY).
+    comparison : frame-like, optional
+        :func:`~perflab.loadtest.compare` of the run against a baseline: adds the p99's
+        change.
+
+    Returns
+    -------
+    list of dict
+        ``name, value, unit, better, label`` of the p95, the p99 (corrected), the
+        service-time p99, the throughput, the error rate and the p99's change —
+        those the run has (a tool without service times or start times gives fewer).
+
+    Examples
+    --------
+    >>> reqs = pl.DataFrame({"start": [0.0, 1.0], "latency_ms": [10.0, 20.0]})
+    >>> [f["name"] for f in headline(reqs)]
+    ['p95_ms', 'p99_ms', 'rps', 'error_rate_pct']
+    """
+    row = _all_row(results)
+    figures = [
+        ("p95_ms", row.get("p95_ms"), "ms", "lower", "p95 latency"),
+        ("p99_ms", row.get("p99_ms"), "ms", "lower", "p99 latency (corrected)"),
+        (
+            "service_p99_ms",
+            row.get("service_p99_ms"),
+            "ms",
+            "lower",
+            "p99 service time (what a closed loop reports)",
+        ),
+        ("rps", row.get("rps"), "req/s", "higher", "throughput"),
+        (
+            "error_rate_pct",
+            None if row.get("error_rate") is None else row["error_rate"] * 100,
+            "%",
+            "lower",
+            "error rate",
+        ),
+    ]
+    if comparison is not None:
+        change = as_frame(comparison).filter(pl.col("metric") == "p99")["change"]
+        if change.len() and change[0] is not None and math.isfinite(change[0]):
+            figures.append(
+                ("p99_change_pct", change[0] * 100, "%", "lower", "p99 against the baseline")
+            )
+    return [
+        {"name": n, "value": float(v), "unit": u, "better": b, "label": lab}
+        for n, v, u, b, lab in figures
+        if v is not None and math.isfinite(v)
+    ]

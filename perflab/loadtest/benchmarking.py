@@ -58,6 +58,13 @@ class BenchmarkResult:
         The two names.
 
     Unpacks as ``baseline, candidate = benchmark(...)``.
+
+    Examples
+    --------
+    >>> r = benchmark(lambda: None, lambda: None, runs=2, warmup=0, names=("a", "b"))
+    >>> baseline, candidate = r
+    >>> baseline.height, r.names, r.frame["name"].to_list()
+    (2, ('a', 'b'), ['a', 'b', 'b', 'a'])
     """
 
     baseline: pl.DataFrame
@@ -69,7 +76,13 @@ class BenchmarkResult:
 
     @property
     def frame(self) -> pl.DataFrame:
-        """Both alternatives' runs in one REQUESTS frame, in the order they ran."""
+        """Both alternatives' runs in one REQUESTS frame, in the order they ran.
+
+        Examples
+        --------
+        >>> benchmark(lambda: None, lambda: None, runs=3, warmup=0).frame.height
+        6
+        """
         return pl.concat([self.baseline, self.candidate]).sort("start")
 
     def compare(self, **options: Any) -> pl.DataFrame:
@@ -77,6 +90,25 @@ class BenchmarkResult:
 
         ``options`` go to ``compare``; ``metrics`` defaults to
         :data:`BENCHMARK_METRICS`.
+
+        Parameters
+        ----------
+        **options
+            Keyword arguments of :func:`perflab.loadtest.compare` (``alpha``,
+            ``margin``, ``metrics``…).
+
+        Returns
+        -------
+        polars.DataFrame
+            A COMPARISON frame (:data:`~perflab.loadtest.schema.COMPARISON`): one row
+            per metric, the candidate's change against the baseline, its confidence
+            interval and verdict.
+
+        Raises
+        ------
+        ParameterError
+            A bad option value (``alpha``, ``margin``, ``metrics``…; see
+            :func:`~perflab.loadtest.compare`).
 
         Examples
         --------
@@ -209,6 +241,14 @@ def benchmark(
     BenchmarkResult
         ``.baseline`` and ``.candidate`` REQUESTS frames (``runs`` rows each),
         ``.compare()``.
+
+    Raises
+    ------
+    ParameterError
+        ``runs`` < 1, ``warmup`` < 0, a timeout that is not positive, names that are
+        not two different ones, or a target that is none of the three kinds.
+    RuntimeError
+        ``setup`` failed before a run.
 
     Examples
     --------

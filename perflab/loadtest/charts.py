@@ -184,6 +184,14 @@ def throughput_chart(
         is none). Several runs as ``{label: timeline}`` or a ``run`` column.
     max_points : int
         Windows per chart at most; a longer timeline is coarsened.
+    title : str
+        The chart's title.
+
+    Returns
+    -------
+    altair.LayerChart or altair.Chart
+        The layered chart (errors, then the throughput line, zoomable on x); for an
+        empty timeline, a ``Chart`` holding a note.
 
     Examples
     --------
@@ -253,6 +261,17 @@ def latency_over_time(
         Draw the service p95 too (one run only).
     log : bool
         A log latency axis, for runs whose stalls dwarf the median.
+    max_points : int
+        Windows per chart at most; a longer timeline is coarsened (a window's tail
+        percentiles kept at their maximum).
+    title : str
+        The chart's title.
+
+    Returns
+    -------
+    altair.LayerChart or altair.Chart
+        One layer of lines (zoomable on x); for a timeline without requests or
+        without latency percentiles, a ``Chart`` holding a note.
 
     Examples
     --------
@@ -363,6 +382,19 @@ def latency_distribution(
         Bins of the histogram (points of the ECDF: ``4 × bins``).
     marks : sequence of float
         Quantiles to mark with a rule.
+    title : str
+        The chart's title.
+
+    Returns
+    -------
+    altair.LayerChart or altair.Chart
+        The curve (zoomable on x), and with ``marks`` a rule and a label per run and
+        quantile; for input with no latency, a ``Chart`` holding a note.
+
+    Raises
+    ------
+    ValueError
+        ``kind`` is neither ``"histogram"`` nor ``"ecdf"``.
 
     Examples
     --------
@@ -576,13 +608,20 @@ def service_vs_corrected(
 ) -> Drawn:
     """The percentile spectrum of the same requests' service and corrected latency.
 
-    The x axis is ``1/(1−q)`` on a log scale, as in HdrHistogram's plots: p50, p90,
-    p99, p99.9, p99.99 are evenly spaced, so the tail gets the room it deserves. The
+    The x axis is ``1/(1−q)`` on a log scale, as in HdrHistogram's plots: the minimum
+    sits at 1, p50 at 2, p90 at 10, p99 at 100 — each further nine one decade on — so
+    the tail gets the room it deserves. The
     service time (``service_ms``, from the actual send) is what a closed-loop tool —
     wrk, Locust, JMeter, ab — reports; the corrected latency (``latency_ms``, from the
     intended start) also counts the wait of requests the stalled server held back.
     The shaded gap between the curves (one run) is what coordinated omission hides.
-    The curve stops at the quantile the number of requests can resolve.
+
+    The quantiles of each run start at the minimum (q = 0) and are evenly spaced on
+    that axis, 20 per decade of ``1/(1−q)``, with p50, p90, p99, p99.9… added exactly;
+    they stop at the deepest one the run's ``n`` requests support, ``q = 1 − 1/n``
+    (p99.9 for 1,000 requests), and never beyond ``1 − 10^−max_nines``. Each is
+    computed over the requests that have both times, with the linear method of
+    :func:`~perflab.loadtest.summary`.
 
     Parameters
     ----------
@@ -590,7 +629,15 @@ def service_vs_corrected(
         :data:`~perflab.loadtest.schema.REQUESTS` with ``latency_ms`` and
         ``service_ms``, one or several runs (a colour each, service dashed).
     max_nines : int
-        The deepest percentile drawn: 4 for p99.99.
+        The deepest percentile drawn: 4 for p99.99 (reached with 10,000 requests).
+    title : str
+        The chart's title.
+
+    Returns
+    -------
+    altair.LayerChart or altair.Chart
+        The shaded gap (one run) and a line per measure (per run and measure for
+        several runs); when no request has both times, a ``Chart`` holding a note.
 
     Examples
     --------
@@ -713,7 +760,16 @@ def comparison_chart(
     Parameters
     ----------
     comparison : frame-like
-        :data:`~perflab.loadtest.schema.COMPARISON`.
+        :data:`~perflab.loadtest.schema.COMPARISON` (with a ``name`` column, from
+        ``compare(by="name")``, each row is labelled ``name · metric``).
+    title : str
+        The chart's title.
+
+    Returns
+    -------
+    altair.LayerChart or altair.Chart
+        The margin band, the zero rule, the intervals, the points and the labels;
+        for an empty comparison, a ``Chart`` holding a note.
 
     Examples
     --------
@@ -846,6 +902,21 @@ def summary_table(summary: FrameLike, *, caption: str = "", max_rows: int = 50) 
 
     The columns a reader scans first (``"all"`` on top); the error rate in percent.
 
+    Parameters
+    ----------
+    summary : frame-like
+        :func:`perflab.loadtest.summary` output (``name`` required; absent columns
+        are left out). Columns outside the schema (a ``run``, say) come first.
+    caption : str
+        The table's caption.
+    max_rows : int
+        Rows shown at most.
+
+    Returns
+    -------
+    perflab.charts.Table
+        The table (its frame as ``.df``), ``error_rate`` renamed ``error %``.
+
     Examples
     --------
     >>> s = pl.DataFrame({"name": ["GET /"], "requests": [10], "errors": [1],
@@ -913,6 +984,21 @@ def tools_table(results: Mapping[str, FrameLike], *, caption: str = "") -> Table
     recorded: ``per request`` (``corrected`` when its latency counts from the
     schedule, not the send), ``summary`` or ``timeline``.
 
+    Parameters
+    ----------
+    results : mapping of str to frame-like
+        Tool label → its REQUESTS, SUMMARY or TIMELINE frame (the output of
+        :func:`perflab.loadtest.read_folder`, say).
+    caption : str
+        The table's caption.
+
+    Returns
+    -------
+    perflab.charts.Table
+        One row per tool, in the mapping's order: ``tool``, ``data``, ``requests``,
+        ``rps``, ``error %``, ``p50_ms``, ``p95_ms``, ``p99_ms``, ``max_ms`` (null
+        where the tool's data does not tell).
+
     Examples
     --------
     >>> t = tools_table({"hey": {"start": [0.0, 0.5, 1.0], "latency_ms": [2.0, 3.0, 9.0]},
@@ -954,6 +1040,14 @@ def history_chart(
         red when the shift is for the worse.
     metrics : sequence of str
         The columns to draw (those absent are skipped).
+    title : str
+        The title, over the first panel (the others are titled by their metric).
+
+    Returns
+    -------
+    altair.VConcatChart or altair.Chart
+        One panel per metric drawn, stacked; without rows, metric columns or a
+        ``time`` column, a ``Chart`` holding a note.
 
     Examples
     --------

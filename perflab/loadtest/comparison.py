@@ -95,7 +95,7 @@ import polars as pl
 
 from perflab.errors import ParameterError
 from perflab.frames import FrameLike
-from perflab.loadtest.aggregate import ALL, load_results, summary
+from perflab.loadtest.aggregate import ALL, FAILED, load_results, summary
 from perflab.loadtest.schema import COMPARISON
 from perflab.stats import (
     QUANTILE_METHOD,
@@ -462,10 +462,8 @@ def _error_rate(b: pl.DataFrame, c: pl.DataFrame, alpha: float) -> dict[str, Any
     from scipy import special, stats  # scipy.stats costs ~0.8 s to import: only when used
 
     nb, nc = b.height, c.height
-    # failed as in summary(): an error, or an HTTP error status nobody called one
-    failed = pl.col("error").is_not_null() | (pl.col("status") >= 400).fill_null(False)
-    kb = int(b.select(failed.sum()).item())
-    kc = int(c.select(failed.sum()).item())
+    kb = int(b.select(FAILED.sum()).item())  # failed as in summary()
+    kc = int(c.select(FAILED.sum()).item())
     rb, rc = kb / nb, kc / nc
     row: dict[str, Any] = {"baseline": rb, "candidate": rc, "change": _change(rb, rc)}
     p = float(stats.fisher_exact([[kc, nc - kc], [kb, nb - kb]]).pvalue)

@@ -48,6 +48,14 @@ class GateResult:
         The SUMMARY frame of the run (all names) the thresholds were read from.
     comparison : polars.DataFrame or None
         The COMPARISON frame against the baseline, when there was one.
+
+    Examples
+    --------
+    >>> r = gate({"start": [0.0, 1.0], "latency_ms": [40.0, 60.0]}, p99_ms=100)
+    >>> bool(r), r.passed, r.reasons, r.checks
+    (True, True, [], ['p99 59.8 ms ≤ 100 ms'])
+    >>> r.summary["name"].to_list(), r.comparison is None
+    (['all'], True)
     """
 
     passed: bool

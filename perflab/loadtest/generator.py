@@ -1,8 +1,10 @@
 """``run()``: drive an HTTP target and return every request as a ``REQUESTS`` frame.
 
-The work is done by worker processes (:mod:`perflab.loadtest._engine`), one per core
-by default, each with its own event loop (uvloop where installed), its own keep-alive
-connections and its own share of the arrival schedule; they start on one shared clock
+The work is done by worker processes (:mod:`perflab.loadtest._engine`), each with its
+own event loop (uvloop where installed), its own keep-alive connections and its own
+share of the arrival schedule: by default one process per 20,000 requests/s of the
+peak rate (per 200 users in a closed model), at least one and at most the number of
+cores (``workers=0`` runs the engine in a thread instead). They start on one shared clock
 after every connection is open, and each streams its requests to a Parquet part that
 :func:`run` merges at the end. While the test runs the workers send counts and
 latency histograms (:class:`~perflab.loadtest.histogram.Histogram`) every half second
@@ -42,7 +44,24 @@ RateSpec = float | Sequence[tuple[float, float]]
 
 
 class TargetUnreachableError(PerflabError, ConnectionError):
-    """The target refused or did not answer the first connections (nothing was sent)."""
+    """The target refused or did not answer the first connections (nothing was sent).
+
+    :func:`run` raises it before the test when a first connection to the target
+    cannot be opened within ``connect_timeout``. It is a :class:`ConnectionError` too,
+    so ``except ConnectionError`` catches it.
+
+    Examples
+    --------
+    >>> import socket
+    >>> with socket.socket() as s:  # a port nothing listens on
+    ...     s.bind(("127.0.0.1", 0))
+    ...     port = s.getsockname()[1]
+    >>> try:
+    ...     run(f"http://127.0.0.1:{port}", rate=10, duration=1, workers=0)
+    ... except TargetUnreachableError as exc:
+    ...     print(type(exc).__name__, isinstance(exc, ConnectionError))
+    TargetUnreachableError True
+    """
 
 
 def _stages(

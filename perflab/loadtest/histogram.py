@@ -10,7 +10,8 @@ are kept besides.
 
 Two histograms with the same parameters merge by adding their counts, so the load
 generator's worker processes each keep one and the parent adds them up for its live
-percentiles; a few thousand buckets of ``int64`` (16 KiB) whatever the request count.
+percentiles; with the defaults 1,102 buckets of ``int64`` (8,816 bytes, about 8.6 KiB)
+whatever the request count.
 Written here rather than taken from ``ddsketch`` or ``hdrhistogram``: it is forty lines
 of numpy, vectorised over a batch of values, and needs no compiled extension.
 """
@@ -37,9 +38,23 @@ class Histogram:
     min_ms, max_ms : float
         The range of values kept at that accuracy.
 
+    Attributes
+    ----------
+    counts : numpy.ndarray
+        The count of each bucket (``int64``; 1,102 buckets with the defaults).
+    min, max : float
+        The exact smallest and largest value added (``inf`` and ``-inf`` when empty).
+
+    Raises
+    ------
+    ParameterError
+        ``accuracy`` outside (0, 0.5), or not ``0 < min_ms < max_ms``.
+
     Examples
     --------
     >>> h = Histogram()
+    >>> h.counts.size
+    1102
     >>> h.add([1.0, 2.0, 3.0, 4.0, 100.0])
     >>> h.count, round(h.quantile(0.5), 1), h.max
     (5, 3.0, 100.0)
@@ -65,7 +80,15 @@ class Histogram:
 
     @property
     def count(self) -> int:
-        """Values added."""
+        """The number of values added.
+
+        Examples
+        --------
+        >>> h = Histogram()
+        >>> h.add([1.0, float("nan"), 2.0])
+        >>> h.count
+        2
+        """
         return int(self.counts.sum())
 
     def _same(self, other: Histogram) -> None:
@@ -77,7 +100,22 @@ class Histogram:
             raise ParameterError("histograms with different accuracy or range do not merge")
 
     def add(self, values: Iterable[float] | np.ndarray) -> None:
-        """Count values (ms); NaN values are ignored."""
+        """Count values (ms); NaN values are ignored.
+
+        Parameters
+        ----------
+        values : iterable of float or numpy.ndarray
+            Latencies in milliseconds, any shape (flattened). A value below ``min_ms``
+            counts in the first bucket, one above ``max_ms`` in the last.
+
+        Examples
+        --------
+        >>> h = Histogram()
+        >>> h.add([0.5, 2.0])
+        >>> h.add(np.array([[8.0, 9.0]]))
+        >>> h.count, h.min, h.max
+        (4, 0.5, 9.0)
+        """
         v = np.asarray(values, dtype=np.float64).ravel()
         v = v[~np.isnan(v)]
         if not v.size:
@@ -90,7 +128,29 @@ class Histogram:
         self.max = max(self.max, float(v.max()))
 
     def merge(self, other: Histogram) -> None:
-        """Add ``other``'s counts to this histogram."""
+        """Add ``other``'s counts to this histogram, in place.
+
+        ``h + other`` returns a new histogram instead.
+
+        Parameters
+        ----------
+        other : Histogram
+            A histogram with the same ``accuracy``, ``min_ms`` and ``max_ms``.
+
+        Raises
+        ------
+        ParameterError
+            When ``other`` has a different accuracy or range.
+
+        Examples
+        --------
+        >>> a, b = Histogram(), Histogram()
+        >>> a.add([1.0, 2.0])
+        >>> b.add([30.0])
+        >>> a.merge(b)
+        >>> a.count, a.max
+        (3, 30.0)
+        """
         self._same(other)
         self.counts += other.counts
         self.min = min(self.min, other.min)
@@ -107,6 +167,33 @@ class Histogram:
 
         The rank is ``q · (n − 1)`` (the lower of the two closest ranks), clamped to
         the exact minimum and maximum.
+
+        Parameters
+        ----------
+        q : float
+            The quantile, from 0 (the minimum) to 1 (the maximum).
+
+        Returns
+        -------
+        float
+            The latency (ms) at that quantile, within ``accuracy`` of the exact one;
+            NaN when no value was added.
+
+        Raises
+        ------
+        ParameterError
+            ``q`` outside [0, 1].
+
+        Examples
+        --------
+        >>> h = Histogram()
+        >>> h.add(range(1, 101))
+        >>> round(h.quantile(0.9), 1)  # the exact one is 90
+        90.2
+        >>> abs(h.quantile(0.9) / 90 - 1) <= h.accuracy
+        True
+        >>> Histogram().quantile(0.5)
+        nan
         """
         if not 0.0 <= q <= 1.0:
             raise ParameterError(f"q must be in [0, 1], not {q!r}")
@@ -119,12 +206,46 @@ class Histogram:
         return min(max(value, self.min), self.max)
 
     def to_state(self) -> tuple[float, float, float, np.ndarray, float, float]:
-        """A picklable state (for sending between processes)."""
+        """A picklable state (for sending between processes).
+
+        Returns
+        -------
+        tuple
+            ``(accuracy, min_ms, max_ms, counts, min, max)``; :meth:`from_state`
+            rebuilds the histogram from it.
+
+        Examples
+        --------
+        >>> h = Histogram()
+        >>> h.add([5.0])
+        >>> accuracy, min_ms, max_ms, counts, lo, hi = h.to_state()
+        >>> accuracy, int(counts.sum()), lo, hi
+        (0.01, 1, 5.0, 5.0)
+        """
         return (self.accuracy, self.min_ms, self.max_ms, self.counts, self.min, self.max)
 
     @classmethod
     def from_state(cls, state: tuple[float, float, float, np.ndarray, float, float]) -> Histogram:
-        """The histogram of a :meth:`to_state` state."""
+        """The histogram of a :meth:`to_state` state.
+
+        Parameters
+        ----------
+        state : tuple
+            What :meth:`to_state` returned (the counts are copied).
+
+        Returns
+        -------
+        Histogram
+            A histogram equal to the one the state was taken from.
+
+        Examples
+        --------
+        >>> h = Histogram()
+        >>> h.add([1.0, 2.0, 3.0])
+        >>> copy = Histogram.from_state(h.to_state())
+        >>> copy.count, copy.quantile(0.5) == h.quantile(0.5)
+        (3, True)
+        """
         h = cls(state[0], state[1], state[2])
         h.counts = np.array(state[3], dtype=np.int64)
         h.min, h.max = state[4], state[5]

@@ -16,18 +16,23 @@ from __future__ import annotations
 import itertools
 import logging
 import math
+import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import polars as pl
 
-from perflab.errors import ParameterError, SchemaError
+from perflab.errors import InputError, ParameterError, SchemaError
 from perflab.frames import FrameLike, as_frame
 from perflab.loadtest.aggregate import ALL
 from perflab.stats import change_points
 
-__all__ = ["run_changes"]
+__all__ = ["DEFAULT_METRICS", "read_history", "run_changes"]
+
+DEFAULT_METRICS: tuple[str, ...] = ("p50_ms", "p95_ms", "p99_ms", "rps", "error_rate")
+"""The metrics :func:`run_changes` searches unless told otherwise (those present)."""
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +67,7 @@ def _merge_small(
 def run_changes(
     history: FrameLike,
     *,
-    metrics: Sequence[str] = ("p95_ms", "rps", "error_rate"),
+    metrics: Sequence[str] | None = None,
     order: Literal["time", "run", "input"] = "time",
     name: str | None = ALL,
     min_size: int = 3,
@@ -78,8 +83,10 @@ def run_changes(
         number; needed for ``order="time"``) and SUMMARY metric columns
         (``p95_ms``, ``rps``, ``error_rate`` …). With a ``name`` column (whole
         SUMMARY frames stacked), only the rows of ``name`` are used.
-    metrics : sequence of str
-        The columns to search. Runs where a metric is null are skipped for it.
+    metrics : sequence of str, optional
+        The columns to search; default those of :data:`DEFAULT_METRICS` (``p50_ms``,
+        ``p95_ms``, ``p99_ms``, ``rps``, ``error_rate``) that the history has. Runs
+        where a metric is null are skipped for it.
     order : {"time", "run", "input"}
         Order of the runs: by ``time``, by ``run``, or as given.
     name : str or None
@@ -120,6 +127,12 @@ def run_changes(
     └────────┴─────┴────────┴───────┴────────┴───────────┘
     """
     df = as_frame(history)
+    if metrics is None:
+        metrics = [m for m in DEFAULT_METRICS if m in df.columns]
+        if not metrics and df.width:
+            raise SchemaError(
+                "load-test history", detail=f"none of the columns {', '.join(DEFAULT_METRICS)}"
+            )
     if isinstance(metrics, str):
         metrics = [metrics]
     metrics = list(metrics)
@@ -177,3 +190,41 @@ def run_changes(
     if not rows:
         return pl.DataFrame(schema=schema)
     return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def read_history(path: str | os.PathLike[str]) -> pl.DataFrame:
+    """A history of runs from a CSV or Parquet file, times parsed.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        CSV (ISO-8601 times are parsed into datetimes) or Parquet: one row per run,
+        with ``run``, ``time`` and metric columns (see :func:`run_changes`).
+
+    Returns
+    -------
+    polars.DataFrame
+        The runs, as the file has them.
+
+    Raises
+    ------
+    InputError
+        When the file is missing or cannot be read as CSV or Parquet.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "h.csv"
+    >>> _ = p.write_text("run,time,p95_ms\\nn1,2026-10-01T02:00:00,48.5\\n")
+    >>> read_history(p).dtypes[1]
+    Datetime(time_unit='us', time_zone=None)
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(str(p), None, "no such file")
+    try:
+        if p.suffix.lower() == ".parquet":
+            return pl.read_parquet(p)
+        return pl.read_csv(p, try_parse_dates=True)
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise InputError(str(p), None, f"not a CSV or Parquet history ({exc})") from None

@@ -76,6 +76,8 @@ exact byte counts the printed summary lacks) and reads the printed summary other
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from pathlib import Path
 
 import polars as pl
 
@@ -90,6 +92,7 @@ __all__ = [
     "WRK_DONE_LUA",
     "read_ab",
     "read_asv",
+    "read_folder",
     "read_hey",
     "read_hyperfine",
     "read_jmeter",
@@ -104,6 +107,7 @@ __all__ = [
 ]
 
 FORMATS: tuple[str, ...] = (
+    "perflab",
     "k6",
     "hey",
     "locust",
@@ -116,7 +120,8 @@ FORMATS: tuple[str, ...] = (
     "pytest_benchmark",
     "asv",
 )
-"""The values of ``read_results(format=)``."""
+"""The values of ``read_results(format=)``: ``perflab`` is a REQUESTS or SUMMARY frame
+saved as Parquet or CSV (what :func:`perflab.loadtest.run` writes with ``out=``)."""
 
 WRK_DONE_LUA = """\
 -- perflab's wrk done() script: prints wrk's summary as one JSON line.
@@ -234,6 +239,18 @@ def read_hey(
     name : str, optional
         The ``name`` of every row (the URL hey was given, say).
 
+    Returns
+    -------
+    polars.DataFrame
+        REQUESTS, one row per response, sorted by ``start``; ``sent``,
+        ``service_ms`` and ``bytes`` null. An empty file gives an empty REQUESTS.
+
+    Raises
+    ------
+    InputError
+        The header lacks one of hey's columns, or a row cannot be read (with
+        ``errors="raise"``).
+
     Examples
     --------
     >>> import pathlib, tempfile
@@ -280,6 +297,25 @@ def read_jmeter(path: PathLike, *, errors: ErrorMode = "raise") -> pl.DataFrame:
     ``responseMessage``. XML JTL files are not read (save as CSV:
     ``jmeter.save.saveservice.output_format=csv``).
 
+    Parameters
+    ----------
+    path : str or PathLike
+        The JTL file in CSV, with its header line (``.gz`` too).
+    errors : {"raise", "skip"}
+        What to do with a row that cannot be read (see the module docstring).
+
+    Returns
+    -------
+    polars.DataFrame
+        REQUESTS, one row per sample, sorted by ``start``; ``sent`` and
+        ``service_ms`` null. An empty file gives an empty REQUESTS.
+
+    Raises
+    ------
+    InputError
+        A needed column is missing, or a row cannot be read (with
+        ``errors="raise"``).
+
     Examples
     --------
     >>> import pathlib, tempfile
@@ -323,6 +359,24 @@ def read_vegeta(path: PathLike, *, errors: ErrorMode = "raise") -> pl.DataFrame:
     Service Unavailable"``), read as ``"http 503"``; other errors are kept as vegeta
     wrote them. The binary gob output of ``vegeta attack`` is not read: run ``vegeta
     encode`` first.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        ``vegeta encode`` output, JSON lines or CSV (``.gz`` too).
+    errors : {"raise", "skip"}
+        What to do with a line that cannot be read (see the module docstring).
+
+    Returns
+    -------
+    polars.DataFrame
+        REQUESTS, one row per hit, sorted by ``start``; ``sent`` and ``service_ms``
+        null. An empty file gives an empty REQUESTS.
+
+    Raises
+    ------
+    InputError
+        A line that cannot be read (with ``errors="raise"``).
 
     Examples
     --------
@@ -372,6 +426,27 @@ def read_ab(
     default ``"all"``) with ``min_ms`` (row 0), ``p50_ms``, ``p90_ms``, ``p95_ms``,
     ``p99_ms`` and ``max_ms`` (row 100); ab takes the request at rank ⌊n·p/100 + ½⌋,
     without interpolation. The file has no counts: ``requests`` and the rest are null.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        ab's ``-g`` or ``-e`` file.
+    errors : {"raise", "skip"}
+        What to do with a row that cannot be read (see the module docstring).
+    name : str, optional
+        The ``name`` of every row (``-g``; default null) or of the one row (``-e``;
+        default ``"all"``).
+
+    Returns
+    -------
+    polars.DataFrame
+        REQUESTS for ``-g`` (one row per request, ``start`` null), SUMMARY for
+        ``-e`` (one row). An empty file gives an empty REQUESTS.
+
+    Raises
+    ------
+    InputError
+        A row that cannot be read (with ``errors="raise"``).
 
     Examples
     --------
@@ -427,6 +502,26 @@ def read_locust(path_prefix: PathLike, *, errors: ErrorMode = "raise") -> pl.Dat
     misses the last fraction of a second of the run (the console summary counts more
     requests).
 
+    Parameters
+    ----------
+    path_prefix : str or PathLike
+        The ``--csv`` prefix (``run`` for ``run_stats.csv``, ``.gz`` too) or the
+        stats file itself.
+    errors : {"raise", "skip"}
+        What to do with a row that cannot be read (see the module docstring).
+
+    Returns
+    -------
+    polars.DataFrame
+        SUMMARY, one row per name and ``"all"`` (the ``Aggregated`` row). An empty
+        file gives an empty SUMMARY.
+
+    Raises
+    ------
+    InputError
+        No such file (neither the path nor ``PREFIX_stats.csv``), or a row that
+        cannot be read (with ``errors="raise"``).
+
     Examples
     --------
     >>> import pathlib, tempfile
@@ -470,6 +565,26 @@ def read_locust_history(path_prefix: PathLike, *, errors: ErrorMode = "raise") -
     *current* percentiles — over a moving window of the last seconds (10 by default),
     from response times rounded to 2 significant digits — not the window's own;
     ``"N/A"`` (no request yet) is null. ``service_p95_ms`` is null.
+
+    Parameters
+    ----------
+    path_prefix : str or PathLike
+        The ``--csv`` prefix (``run`` for ``run_stats_history.csv``, ``.gz`` too) or
+        the history file itself.
+    errors : {"raise", "skip"}
+        What to do with a row that cannot be read (see the module docstring).
+
+    Returns
+    -------
+    polars.DataFrame
+        TIMELINE with its optional ``users`` column: one row per name and second.
+        An empty file gives an empty TIMELINE (with ``users``).
+
+    Raises
+    ------
+    InputError
+        No such file (neither the path nor ``PREFIX_stats_history.csv``), or a
+        row that cannot be read (with ``errors="raise"``).
 
     Examples
     --------
@@ -524,6 +639,16 @@ def read_wrk(path: PathLike, *, errors: ErrorMode = "raise", name: str = "all") 
     name : str
         The row's name.
 
+    Returns
+    -------
+    polars.DataFrame
+        SUMMARY, one row named ``name``. An empty file gives an empty SUMMARY.
+
+    Raises
+    ------
+    InputError
+        Neither a done() JSON line nor wrk's printed summary is found.
+
     Examples
     --------
     >>> import pathlib, tempfile
@@ -573,6 +698,25 @@ def read_hyperfine(path: PathLike, *, errors: ErrorMode = "raise") -> pl.DataFra
     with ``--ignore-failure``) has ``error`` ``"exit <code>"`` (``"killed by a
     signal"`` for hyperfine's null). Warm-up runs are not in the file.
 
+    Parameters
+    ----------
+    path : str or PathLike
+        The ``--export-json`` file.
+    errors : {"raise", "skip"}
+        What to do with an entry of the wrong shape: raise, or drop it and warn.
+
+    Returns
+    -------
+    polars.DataFrame
+        REQUESTS, one row per timed run, in the file's order. An empty file gives
+        an empty REQUESTS.
+
+    Raises
+    ------
+    InputError
+        The file is not JSON (in both modes), or not this tool's document; an
+        entry of the wrong shape with ``errors="raise"`` (named by its JSON path).
+
     Examples
     --------
     >>> import json, pathlib, tempfile
@@ -612,6 +756,26 @@ def read_pytest_benchmark(path: PathLike, *, errors: ErrorMode = "raise") -> pl.
 
     ``name`` is the benchmark's ``fullname`` (``tests/test_x.py::test_sort[100]``:
     unique across modules), its ``name`` when there is no ``fullname``.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The ``--benchmark-json`` file or a saved run (``.benchmarks/…/0001_x.json``).
+    errors : {"raise", "skip"}
+        What to do with an entry of the wrong shape: raise, or drop it and warn.
+
+    Returns
+    -------
+    polars.DataFrame
+        REQUESTS when every benchmark read has ``stats.data``, else SUMMARY (one row
+        per benchmark). An empty file, or an empty ``benchmarks`` list, gives an
+        empty REQUESTS.
+
+    Raises
+    ------
+    InputError
+        The file is not JSON (in both modes), or not this tool's document; an
+        entry of the wrong shape with ``errors="raise"`` (named by its JSON path).
 
     Examples
     --------
@@ -670,6 +834,28 @@ def read_asv(path: PathLike, *, errors: ErrorMode = "raise") -> pl.DataFrame:
     not kept. A benchmark that failed (a null result) is a row with ``error``
     ``"benchmark failed"`` (REQUESTS) or ``errors`` 1 (SUMMARY).
 
+    Parameters
+    ----------
+    path : str or PathLike
+        A results file (not ``benchmarks.json`` or ``machine.json``).
+    errors : {"raise", "skip"}
+        What to do with an entry of the wrong shape: raise, or drop it and warn.
+
+    Returns
+    -------
+    polars.DataFrame
+        REQUESTS when every timing benchmark that has a result has ``samples``
+        (failed ones need none), else SUMMARY (one row per benchmark and parameter
+        combination). An empty file, or one without timing benchmarks, gives an
+        empty REQUESTS.
+
+    Raises
+    ------
+    InputError
+        The file is not JSON (in both modes), not an asv results file, or from
+        asv < 0.5 (no ``result_columns``); an entry of the wrong shape with
+        ``errors="raise"``.
+
     Examples
     --------
     >>> import json, pathlib, tempfile
@@ -720,7 +906,8 @@ def read_results(
     Returns
     -------
     polars.DataFrame
-        What the format's reader returns (REQUESTS, SUMMARY or TIMELINE).
+        What the format's reader returns (REQUESTS, SUMMARY or TIMELINE); for
+        ``perflab``, the saved REQUESTS or SUMMARY frame.
 
     Raises
     ------
@@ -740,6 +927,10 @@ def read_results(
     fmt = format if format is not None else sniff_format(path)
     if fmt not in FORMATS:
         raise ParameterError(f"format must be one of {', '.join(FORMATS)}; not {fmt!r}")
+    if fmt == "perflab":
+        from perflab.loadtest.aggregate import load_results
+
+        return load_results(path, what=str(path))[1]
     reader = {
         "k6": read_k6,
         "hey": read_hey,
@@ -772,7 +963,20 @@ def sniff_format(path: PathLike) -> str:
     by its keys (k6's ``type``, vegeta's ``attack``/``latency``, wrk's ``latency_us``);
     a JSON document by its top-level keys (hyperfine's ``results`` list,
     pytest-benchmark's ``benchmarks``, asv's ``result_columns``, k6's ``metrics``).
-    An empty file is ``hey`` (any per-request reader gives an empty REQUESTS).
+    An empty file is ``hey`` (any per-request reader gives an empty REQUESTS). Before
+    all that, a ``.parquet`` file, or a ``.csv``/``.tsv`` whose header has
+    ``latency_ms`` (REQUESTS) or ``name`` and a SUMMARY metric column, is
+    ``perflab`` (a frame perflab saved).
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The file (``.gz`` too).
+
+    Returns
+    -------
+    str
+        One of :data:`FORMATS`.
 
     Raises
     ------
@@ -787,6 +991,8 @@ def sniff_format(path: PathLike) -> str:
     >>> sniff_format(p)
     'locust'
     """
+    if _perflab_frame(path):
+        return "perflab"
     src = open_source(path, "raise")
     if src.is_blank():
         return "hey"
@@ -812,6 +1018,66 @@ def sniff_format(path: PathLike) -> str:
     if len(fields) >= 6 and fields[0].isdigit() and len(fields[0]) >= 18 and fields[1].isdigit():
         return "vegeta"
     raise InputError(src.name, 1, f"not a format perflab recognises ({_RECOGNISED})")
+
+
+def _perflab_frame(path: PathLike) -> bool:
+    """Whether ``path`` is a REQUESTS or SUMMARY frame saved as Parquet or CSV."""
+    from perflab.loadtest.aggregate import _columns_of, _kind_of
+
+    p = Path(path)
+    if p.suffix.lower() == ".parquet":
+        return p.is_file()
+    return p.is_file() and _kind_of(_columns_of(p) or []) is not None
+
+
+def read_folder(
+    folder: PathLike, *, names: Sequence[str] | None = None, errors: ErrorMode = "raise"
+) -> dict[str, pl.DataFrame]:
+    """Every result file in ``folder`` that :func:`read_results` recognises, by file name.
+
+    Parameters
+    ----------
+    folder : str or PathLike
+        A folder of result files of any of the tools (other files are passed over).
+    names : sequence of str, optional
+        Read only these files, in this order (a missing one is an error); default
+        every file, sorted by name, that is a result file.
+    errors : {"raise", "skip"}
+        Passed to each reader.
+
+    Returns
+    -------
+    dict of str to polars.DataFrame
+        File name → what :func:`read_results` returns for it.
+
+    Raises
+    ------
+    InputError
+        A file named in ``names`` is missing or is not a result file; or a result
+        file is malformed (with ``errors="raise"``).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "ab.csv").write_text("Percentage served,Time in ms\\n50,0.6\\n100,5.6\\n")
+    >>> _ = (d / "notes.txt").write_text("not a result file\\n")
+    >>> list(read_folder(d))
+    ['ab.csv']
+    """
+    base = Path(folder)
+    if not base.is_dir():
+        raise InputError(str(base), None, "no such folder")
+    if names is not None:
+        return {n: read_results(base / n, errors=errors) for n in names}
+    found: dict[str, pl.DataFrame] = {}
+    for path in sorted(p for p in base.iterdir() if p.is_file()):
+        try:
+            fmt = sniff_format(path)
+        except InputError:
+            continue  # not a result file: a log, a printed summary, notes
+        found[path.name] = read_results(path, format=fmt, errors=errors)
+    return found
 
 
 def _first_line(src: Source) -> str:

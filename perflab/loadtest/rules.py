@@ -178,10 +178,31 @@ def summary_findings(
     error_rate, critical_error_rate : float
         Failed share that is high, and critical.
     offered_rps : float, optional
-        The arrival rate the test asked for.
+        The arrival rate the test asked for; without it saturation is judged only
+        from the wait for a connection.
+    rate_gap : float
+        Saturation when the ``"all"`` row's ``rps`` is under ``1 − rate_gap`` of
+        ``offered_rps``.
+    lag_ms : float
+        Saturation when the median request waited this long for a connection
+        (``p50_ms − service_p50_ms``) and ``p50_ms`` is at least twice
+        ``service_p50_ms``.
+    tail_ratio, tail_min_ms : float
+        A tail when ``p99 ≥ tail_ratio × p50`` and ``p99 − p50 ≥ tail_min_ms``
+        (with at least 100 requests).
+    co_ratio : float
+        Coordinated omission when the corrected p99 is at least ``co_ratio`` × the
+        service p99 (and at least 1 ms over it).
     queueing : bool
         Read a median wait for a connection as saturation; off when the wait is the
         load generator's own (``loadtest.client-lag``).
+
+    Returns
+    -------
+    list of Recommendation
+        The findings; when a rule fires for all requests, the names it also fires
+        for are a clause of that one finding, not findings of their own. Empty when
+        nothing fires; :func:`top_recommendations` ranks them into the shared frame.
 
     Examples
     --------
@@ -483,6 +504,30 @@ def timeline_findings(
     twice the service p95 (by ``lag_ms`` or more) or the rate fell under
     ``1 − rate_gap`` of ``offered_rps``.
 
+    Parameters
+    ----------
+    timeline : frame-like
+        :data:`~perflab.loadtest.schema.TIMELINE` (``second``, ``name``, ``requests``
+        and ``rps`` required; ``p50_ms`` for the warm-up, ``p95_ms`` and
+        ``service_p95_ms`` for queueing). The ``"all"`` rows are judged, or the names
+        merged when there is none.
+    offered_rps : float, optional
+        The arrival rate the test asked for; without it only queueing shows
+        saturation.
+    rate_gap : float
+        The share of ``offered_rps`` a window may miss and still keep up.
+    lag_ms : float
+        How much longer than the service p95 the p95 must be to count as queued.
+    warmup_factor : float
+        The first windows are a warm-up when their median latency is at least this
+        many times the steady state's (the second half's median).
+
+    Returns
+    -------
+    list of Recommendation
+        ``loadtest.warm-up`` and ``loadtest.saturation`` (subject ``"all
+        requests"``) when they fire; empty otherwise.
+
     Examples
     --------
     >>> t = {"second": [float(i) for i in range(10)], "name": ["all"] * 10,
@@ -560,7 +605,24 @@ def request_findings(
     ----------
     results : frame-like
         :data:`~perflab.loadtest.schema.REQUESTS` (only ``latency_ms`` is required;
-        each rule quietly needs its columns).
+        each rule quietly needs its columns). Requests without a ``start`` are left
+        out; fewer than 10 with one give no finding.
+    window : float
+        Seconds per window of the schedule (saturation, warm-up).
+    lag_ms : float
+        How late a send (client lag) or how long a median wait (saturation) counts.
+    rate_gap : float
+        Saturation when a window completes under ``1 − rate_gap`` of the requests
+        due in it.
+    warmup_factor : float
+        As in :func:`timeline_findings`.
+
+    Returns
+    -------
+    list of Recommendation
+        ``loadtest.client-lag``, ``loadtest.saturation`` (or, for a closed-loop run,
+        ``loadtest.coordinated-omission``) and ``loadtest.warm-up``, each at most
+        once (subject ``"all requests"``), when they fire; empty otherwise.
 
     Examples
     --------
@@ -765,6 +827,21 @@ def comparison_findings(comparison: FrameLike) -> list[Recommendation]:
     For an ``inconclusive`` one with an interval, how many times the requests (or runs)
     would settle it: the interval narrows as ``1/√n``, and must shrink to the distance
     between the change and the margin (it cannot when the change sits on the margin).
+
+    Parameters
+    ----------
+    comparison : frame-like
+        :data:`~perflab.loadtest.schema.COMPARISON`, as :func:`perflab.loadtest.compare`
+        returns it (with ``by="name"`` its ``name`` column prefixes each subject).
+
+    Returns
+    -------
+    list of Recommendation
+        One ``loadtest.regression`` per name for its slower latency metrics (first,
+        the worst metric leading), one per other slower metric (throughput, error
+        rate), and one ``loadtest.inconclusive`` per inconclusive verdict whose two
+        sides are known (how many times the requests would settle it, or why none
+        would); empty when every verdict is ``faster`` or ``equivalent``.
 
     Examples
     --------

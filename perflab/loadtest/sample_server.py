@@ -215,7 +215,9 @@ async def _main(config: _Config, port: int) -> None:
         lambda: _Handler(server), "127.0.0.1", port, backlog=4096, reuse_address=True
     )
     stalls = asyncio.ensure_future(server.stalls())
-    print(srv.sockets[0].getsockname()[1], flush=True)  # tells the parent the port
+    port = srv.sockets[0].getsockname()[1]
+    sys.stdout.write(f"{port}\n")  # tells the parent the port
+    sys.stdout.flush()
     try:
         await srv.serve_forever()
     finally:
@@ -260,6 +262,22 @@ class SampleServer:
     ----------
     url : str
         ``http://127.0.0.1:PORT`` once started.
+
+    Raises
+    ------
+    RuntimeError
+        From :meth:`start` (and ``with``): the child process did not start within
+        30 s (the port is in use, say).
+
+    Examples
+    --------
+    >>> import urllib.error, urllib.request
+    >>> with SampleServer(flaky_share=1.0) as server:
+    ...     try:
+    ...         urllib.request.urlopen(server.url + "/flaky")
+    ...     except urllib.error.HTTPError as exc:
+    ...         print(exc.code)
+    503
     """
 
     def __init__(
@@ -288,7 +306,25 @@ class SampleServer:
         self._process: Any = None
 
     def start(self) -> SampleServer:
-        """Start the child process; return when it accepts connections."""
+        """Start the child process; return when it accepts connections.
+
+        Returns
+        -------
+        SampleServer
+            This server, its ``url`` set.
+
+        Raises
+        ------
+        RuntimeError
+            The child process exited or did not report its port within 30 s.
+
+        Examples
+        --------
+        >>> server = SampleServer().start()
+        >>> server.url.startswith("http://127.0.0.1:")
+        True
+        >>> server.stop()
+        """
         args = json.dumps({**asdict(self.config), "port": self.port})
         self._process = subprocess.Popen(
             [sys.executable, "-m", "perflab.loadtest.sample_server", args],
@@ -307,7 +343,16 @@ class SampleServer:
         return self
 
     def stop(self) -> None:
-        """Terminate the child process."""
+        """Terminate the child process (killed if it has not exited within 5 s).
+
+        Stopping a server that is not running does nothing.
+
+        Examples
+        --------
+        >>> server = SampleServer().start()
+        >>> server.stop()
+        >>> server.stop()  # a second stop does nothing
+        """
         if self._process is not None:
             self._process.terminate()
             try:

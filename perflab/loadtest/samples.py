@@ -8,9 +8,10 @@ under ``tools/`` are real runs too (``data/make/loadtest_tools.py``; see
 of :func:`perflab.loadtest.run_changes`, seeded so the same call always writes the same
 bytes: 40 nights of one test's ``"all"`` summary row (``run, time, requests, rps,
 error_rate, p50_ms, p95_ms, p99_ms``) with lognormal night-to-night noise (4 % on the
-latencies), an error-rate incident on nights 12–14 (a failing dependency: 3 % errors)
-and a release on night 28 that makes p95 30 % slower (p50 8 %, p99 40 %) and costs
-5 % of the throughput of the closed-model test.
+latencies), an error-rate incident in runs ``nightly-13`` to ``nightly-15`` (a
+failing dependency: 3 % errors) and a release from ``nightly-29`` on that makes p95
+30 % slower (p50 8 %, p99 40 %) and costs 5 % of the throughput of the closed-model
+test.
 """
 
 from __future__ import annotations
@@ -31,6 +32,21 @@ HISTORY = "history.csv"
 
 def history(nights: int = 40, seed: int = 11) -> pl.DataFrame:
     """The generated history of nightly runs (see the module docstring).
+
+    Parameters
+    ----------
+    nights : int
+        Runs, one a night from 2026-10-01 02:00. The incident (nights 12–14, counted
+        from 0) and the release (night 28 on) stay where they are whatever the count.
+    seed : int
+        Seed of the noise: the same arguments give the same frame.
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per night: ``run`` (``nightly-01``…), ``time`` (datetime),
+        ``requests``, ``rps``, ``error_rate`` (a fraction), ``p50_ms``, ``p95_ms``,
+        ``p99_ms`` — the input of :func:`perflab.loadtest.run_changes`.
 
     Examples
     --------
@@ -67,6 +83,17 @@ def history(nights: int = 40, seed: int = 11) -> pl.DataFrame:
 
 def write_samples(dest: str | Path) -> list[Path]:
     """Write the generated load-test sample under ``dest/loadtest/``; return its path.
+
+    Parameters
+    ----------
+    dest : str or Path
+        The sample folder (``data/sample``); ``loadtest/`` is created under it. The
+        file is written atomically, replacing an earlier generated one.
+
+    Returns
+    -------
+    list of Path
+        The file written: ``dest/loadtest/history.csv`` (:func:`history` as CSV).
 
     Examples
     --------

@@ -61,6 +61,12 @@ class Request:
         Relative share of this step in a weighted scenario.
     name : str, optional
         Label in the results; default ``"METHOD path"`` without the query.
+
+    Examples
+    --------
+    >>> r = Request("/api/items/1?x=2", "POST", {"Content-Type": "application/json"}, "{}")
+    >>> r.label(), r.weight
+    ('POST /api/items/1', 1.0)
     """
 
     path: str = "/"
@@ -71,7 +77,19 @@ class Request:
     name: str | None = None
 
     def label(self) -> str:
-        """The step's name in the results."""
+        """The step's name in the results.
+
+        Returns
+        -------
+        str
+            ``name`` when given, else ``"METHOD path"`` without the query (the path
+            of a whole URL).
+
+        Examples
+        --------
+        >>> Request("https://shop.test/cart?id=3").label(), Request(name="home").label()
+        ('GET /cart', 'home')
+        """
         if self.name:
             return self.name
         return f"{self.method} {_path_of(self.path).split('?', 1)[0]}"
@@ -88,6 +106,30 @@ class Request:
         ``extra`` headers apply to every request (the step's own win, whatever their
         case); ``query`` is the target URL's query, added to the step's. A path with
         characters outside ASCII is percent-encoded as UTF-8.
+
+        Parameters
+        ----------
+        host : str
+            The ``Host`` header: ``name:port`` (the port left out when it is the
+            scheme's default).
+        base : str
+            The target URL's path, put before the step's path.
+        extra : mapping of str to str, optional
+            Headers added to every request.
+        query : str
+            The target URL's query string (without ``?``).
+
+        Returns
+        -------
+        bytes
+            The request line, the headers (``Host``, ``User-Agent: perflab``, the extra
+            and the step's headers, ``Content-Length`` when there is a body or the
+            method is POST, PUT or PATCH) and the body.
+
+        Raises
+        ------
+        ParameterError
+            A header value holds a character outside latin-1.
 
         Examples
         --------
@@ -157,6 +199,12 @@ class Scenario:
     order : {"weighted", "sequence"}
         Draw each request at random by weight, or send the steps in turn.
 
+    Raises
+    ------
+    ParameterError
+        No step, a step that is not a request, a bad method, path, header or weight,
+        or weights that add up to 0 in a weighted scenario.
+
     Examples
     --------
     >>> s = Scenario(["/", {"path": "/api/items/1", "weight": 3, "name": "item"}])
@@ -197,12 +245,27 @@ class Scenario:
 
     @property
     def names(self) -> list[str]:
-        """Each step's label, in order (steps may share one)."""
+        """Each step's label, in order (steps may share one).
+
+        Examples
+        --------
+        >>> Scenario(["/", "/a?x=1", {"path": "/b", "name": "bee"}]).names
+        ['GET /', 'GET /a', 'bee']
+        """
         return [r.label() for r in self.steps]
 
     @property
     def weights(self) -> list[float]:
-        """Each step's share of the requests (they add up to 1)."""
+        """Each step's share of the requests (they add up to 1).
+
+        A ``"sequence"`` scenario sends every step equally often, whatever the weights.
+
+        Examples
+        --------
+        >>> steps = [{"path": "/a", "weight": 1}, {"path": "/b", "weight": 3}]
+        >>> Scenario(steps).weights, Scenario(steps, order="sequence").weights
+        ([0.25, 0.75], [0.5, 0.5])
+        """
         if self.order == "sequence":
             return [1.0 / len(self.steps)] * len(self.steps)
         return [r.weight / self.total_weight for r in self.steps]
@@ -214,11 +277,49 @@ class Scenario:
         headers: Mapping[str, str] | None = None,
         query: str = "",
     ) -> list[bytes]:
-        """Every step's request bytes for ``host`` (see :meth:`Request.encode`)."""
+        """Every step's request bytes for ``host`` (see :meth:`Request.encode`).
+
+        Parameters
+        ----------
+        host : str
+            The ``Host`` header (``name:port``).
+        base : str
+            The target URL's path, put before each step's path.
+        headers : mapping of str to str, optional
+            Headers added to every request.
+        query : str
+            The target URL's query string, added to each step's.
+
+        Returns
+        -------
+        list of bytes
+            One encoded request per step, in order.
+
+        Raises
+        ------
+        ParameterError
+            A header value holds a character outside latin-1.
+
+        Examples
+        --------
+        >>> Scenario(["/a", "/b"]).encode("h:80", base="/v1")[1].split(b"\\r\\n")[0]
+        b'GET /v1/b HTTP/1.1'
+        """
         return [r.encode(host, base, headers, query) for r in self.steps]
 
     def is_head(self) -> list[bool]:
-        """Whether each step is a ``HEAD`` (its response has no body)."""
+        """Whether each step is a ``HEAD`` (its response has no body).
+
+        Returns
+        -------
+        list of bool
+            One flag per step, in order.
+
+        Examples
+        --------
+        >>> Scenario(["/", {"path": "/", "method": "HEAD"}]).is_head()
+        [False, True]
+        """
         return [r.method == "HEAD" for r in self.steps]
 
     @classmethod

@@ -26,9 +26,10 @@ name          str     the request's label: scenario step, k6 ``name`` tag, Locus
                       JMeter label, hyperfine command, benchmark name; the URL otherwise
 ============  ======  ===================================================================
 
-A request *failed* when ``error`` is not null. Every tool reports HTTP errors its own
-way; the importers set ``error`` to ``http <status>`` for a 4xx/5xx status unless the
-tool says otherwise (JMeter's ``success`` column, k6's ``expected_response`` tag).
+A request *failed* when ``error`` is not null or its ``status`` is 400 or more. Every
+tool reports HTTP errors its own way; the importers set ``error`` to ``http <status>``
+for a 4xx/5xx status unless the tool says otherwise (JMeter's ``success`` column, k6's
+``expected_response`` tag).
 
 ``SUMMARY`` — one row per request ``name`` plus the ``"all"`` row, what
 :func:`perflab.loadtest.summary` returns and what importers of aggregate-only formats
