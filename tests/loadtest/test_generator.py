@@ -220,7 +220,13 @@ def test_request_encoding():
 
 
 class RawServer:
-    """A plain-socket HTTP server in a thread: ``respond(request_head) -> (bytes, close)``."""
+    """A plain-socket HTTP server in a thread: ``respond(request_head) -> (bytes, close)``.
+
+    ``idle_close`` drops a connection that sends no request within that many seconds
+    (nginx's ``client_header_timeout``): the connections a load generator opens before
+    its start. Once a request came, the connection stays (a keep-alive timeout racing
+    with a new request is a real failure, and would make the test depend on timing).
+    """
 
     def __init__(self, respond, idle_close: float | None = None):
         self.respond = respond
@@ -254,6 +260,7 @@ class RawServer:
                 if not data:
                     return
                 buf += data
+                conn.settimeout(10)  # only a connection that never sent a request is dropped
                 while b"\r\n\r\n" in buf:
                     head, buf = buf.split(b"\r\n\r\n", 1)
                     self.heads.append(head)
