@@ -47,6 +47,7 @@ __all__ = [
     "first_line",
     "line_of",
     "load_csv",
+    "load_json",
     "load_ndjson",
     "no_line",
     "parse_numbers",
@@ -517,6 +518,44 @@ def _csv_problems(data: bytes, sep: str) -> list[tuple[int, str, int]]:
             problems.append((at, f"malformed CSV: {exc}", at))
             base = at
     return sorted(problems)
+
+
+def load_json(src: Source) -> Any:
+    """The file parsed as one JSON document (a HAR, a k6 summary, a benchmark export).
+
+    Raises
+    ------
+    InputError
+        Not JSON: the line and column it fails at; or a document that stops before it
+        closes — a file cut short — naming its last line and saying "truncated".
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.json"
+    >>> _ = p.write_text('{"a": [1, 2]}')
+    >>> load_json(Source(p))
+    {'a': [1, 2]}
+    >>> _ = p.write_text('{"a": [1,\\n 2')
+    >>> try:
+    ...     load_json(Source(p))
+    ... except InputError as exc:
+    ...     print(exc.line, exc.reason)
+    2 not valid JSON (Expecting ',' delimiter): truncated, the file is cut short
+    """
+    text = src.text()
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        end = len(text.rstrip())
+        if exc.pos >= end or exc.msg.startswith("Unterminated string"):
+            last = text.count("\n", 0, end) + 1  # the document stops before it closes
+            raise InputError(
+                src.name, last, f"not valid JSON ({exc.msg}): truncated, the file is cut short"
+            ) from None
+        raise InputError(
+            src.name, exc.lineno, f"not valid JSON ({exc.msg}, column {exc.colno})"
+        ) from None
 
 
 def load_ndjson(src: Source) -> tuple[pl.DataFrame, Where]:

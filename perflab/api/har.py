@@ -89,7 +89,7 @@ entries are dropped and one warning gives their count and the first ones. An emp
 ``entries`` list gives an empty frame with every column above (and a warning); an
 empty file, an empty frame without a warning.
 
-The whole document is parsed with :func:`json.loads` (HAR files are rarely over
+The whole document is parsed with :func:`perflab.sources.load_json` (HAR files are rarely over
 100 MB) and each entry is visited once, into per-column lists that become one polars
 frame.
 """
@@ -98,7 +98,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -108,7 +107,7 @@ import polars as pl
 from perflab.api.schema import REQUESTS
 from perflab.errors import ErrorMode, InputError
 from perflab.frames import UTC_DATETIME, Schema
-from perflab.sources import PathLike, Source
+from perflab.sources import PathLike, Source, load_json
 
 __all__ = ["EXTRA", "PAGES", "read_har", "read_har_pages"]
 
@@ -339,18 +338,7 @@ def _load(src: Source) -> dict[str, Any] | None:
     if not text.strip():
         src.bad.finish()
         return None
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        end = len(text.rstrip())
-        if exc.pos >= end or exc.msg.startswith("Unterminated string"):
-            last = text.count("\n", 0, end) + 1
-            raise InputError(
-                src.name, last, f"truncated HAR: the JSON stops at line {last} ({exc.msg})"
-            ) from None
-        raise InputError(
-            src.name, exc.lineno, f"not valid JSON ({exc.msg}, column {exc.colno})"
-        ) from None
+    doc = load_json(src)
     log = doc.get("log") if isinstance(doc, dict) else None
     if not isinstance(log, dict) or not isinstance(log.get("entries"), list):
         raise InputError(

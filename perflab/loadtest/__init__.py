@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from perflab.loadtest.generator import TargetUnreachableError, run
     from perflab.loadtest.histogram import Histogram
     from perflab.loadtest.history import read_history, run_changes
+    from perflab.loadtest.live import live_runs
     from perflab.loadtest.read import (
         read_ab,
         read_asv,
@@ -62,6 +63,7 @@ _HOME = {
     "describe_run": "aggregate",
     "gate": "gates",
     "headline": "aggregate",
+    "live_runs": "live",
     "read_ab": "read",
     "read_asv": "read",
     "read_hey": "read",
@@ -101,6 +103,7 @@ __all__ = [
     "describe_run",
     "gate",
     "headline",
+    "live_runs",
     "read_ab",
     "read_asv",
     "read_folder",

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -30,7 +29,6 @@ __all__ = [
     "open_source",
     "requests_frame",
     "summary_frame",
-    "whole_json",
 ]
 
 Reason = Callable[[int], str]
@@ -143,22 +141,6 @@ def requests_frame(height: int, cols: Mapping[str, pl.Series | None]) -> pl.Data
 def summary_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
     """A SUMMARY frame from row dicts (absent columns null)."""
     return SUMMARY.build(rows)
-
-
-def whole_json(src: Source) -> Any:
-    """The file parsed as one JSON document; InputError with the line it fails on."""
-    text = src.text()
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        end = len(text.rstrip())
-        if exc.pos >= end or exc.msg.startswith("Unterminated string"):
-            # the document stops before it closes: name its last line
-            last = text.count("\n", 0, end) + 1
-            raise InputError(
-                src.name, last, f"not valid JSON ({exc.msg}): the file is cut short"
-            ) from None
-        raise InputError(src.name, exc.lineno, f"not valid JSON ({exc.msg})") from None
 
 
 class JsonLines:

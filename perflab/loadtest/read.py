@@ -76,16 +76,19 @@ exact byte counts the printed summary lacks) and reads the printed summary other
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
 
-from perflab.errors import ErrorMode, InputError, ParameterError
+from perflab.errors import ErrorMode, InputError, ParameterError, warn_input
 from perflab.loadtest import _bench_formats, _http_tools, _k6, _locust, _wrk
-from perflab.loadtest._read_common import open_source, whole_json
+from perflab.loadtest._read_common import open_source
 from perflab.loadtest.schema import REQUESTS, SUMMARY, TIMELINE
-from perflab.sources import PathLike, Source
+from perflab.sources import PathLike, Source, load_json
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "FORMATS",
@@ -214,7 +217,7 @@ def read_k6(path: PathLike, *, errors: ErrorMode = "raise") -> pl.DataFrame:
         return REQUESTS.empty()
     if _k6.is_points(src):
         return _k6.points(src)
-    return _k6.summary(src, whole_json(src))
+    return _k6.summary(src, load_json(src))
 
 
 def read_hey(
@@ -739,7 +742,7 @@ def read_hyperfine(path: PathLike, *, errors: ErrorMode = "raise") -> pl.DataFra
     src = open_source(path, errors)
     if src.is_blank():
         return REQUESTS.empty()
-    return _bench_formats.hyperfine(src, whole_json(src))
+    return _bench_formats.hyperfine(src, load_json(src))
 
 
 def read_pytest_benchmark(path: PathLike, *, errors: ErrorMode = "raise") -> pl.DataFrame:
@@ -811,7 +814,7 @@ def read_pytest_benchmark(path: PathLike, *, errors: ErrorMode = "raise") -> pl.
     src = open_source(path, errors)
     if src.is_blank():
         return REQUESTS.empty()
-    return _bench_formats.pytest_benchmark(src, whole_json(src))
+    return _bench_formats.pytest_benchmark(src, load_json(src))
 
 
 def read_asv(path: PathLike, *, errors: ErrorMode = "raise") -> pl.DataFrame:
@@ -882,7 +885,7 @@ def read_asv(path: PathLike, *, errors: ErrorMode = "raise") -> pl.DataFrame:
     src = open_source(path, errors)
     if src.is_blank():
         return REQUESTS.empty()
-    return _bench_formats.asv(src, whole_json(src))
+    return _bench_formats.asv(src, load_json(src))
 
 
 # ---------------------------------------------------------------------------------------
@@ -1041,7 +1044,8 @@ def read_folder(
         A folder of result files of any of the tools (other files are passed over).
     names : sequence of str, optional
         Read only these files, in this order (a missing one is an error); default
-        every file, sorted by name, that is a result file.
+        every file, sorted by name, that is a result file: the others are passed over
+        (logged; a warning when none is a result file).
     errors : {"raise", "skip"}
         Passed to each reader.
 
@@ -1071,12 +1075,28 @@ def read_folder(
     if names is not None:
         return {n: read_results(base / n, errors=errors) for n in names}
     found: dict[str, pl.DataFrame] = {}
+    passed: list[str] = []
     for path in sorted(p for p in base.iterdir() if p.is_file()):
         try:
             fmt = sniff_format(path)
         except InputError:
-            continue  # not a result file: a log, a printed summary, notes
+            passed.append(path.name)  # not a result file: a log, a printed summary, notes
+            continue
         found[path.name] = read_results(path, format=fmt, errors=errors)
+    if passed and not found:
+        warn_input(
+            str(base),
+            f"no result file perflab recognises ({_RECOGNISED}) among: "
+            + ", ".join(passed[:5])
+            + (" …" if len(passed) > 5 else ""),
+        )
+    elif passed:
+        logger.info(
+            "%s: passed over %d file(s) that are not result files: %s",
+            base,
+            len(passed),
+            ", ".join(passed),
+        )
     return found
 
 
@@ -1102,7 +1122,7 @@ def _sniff_json_line(line: str) -> str | None:
 
 
 def _sniff_json_doc(src: Source) -> str:
-    doc = whole_json(src)
+    doc = load_json(src)
     if isinstance(doc, dict):
         if isinstance(doc.get("results"), list):
             return "hyperfine"

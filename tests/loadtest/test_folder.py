@@ -57,3 +57,9 @@ def test_history_files_and_default_metrics(tmp_path: Path):
     bad.write_text("not parquet")
     with pytest.raises(InputError, match="not a CSV or Parquet history"):
         read_history(bad)
+
+
+def test_a_folder_without_result_files_says_so(tmp_path: Path):
+    (tmp_path / "notes.txt").write_text("nothing to read here\n")
+    with pytest.warns(UserWarning, match="no result file perflab recognises.*notes.txt"):
+        assert read_folder(tmp_path) == {}
