@@ -3,8 +3,9 @@
 Readers turn nginx access logs (parsed from your own ``log_format`` line), Apache
 common/combined logs, JSON-lines logs and HAR 1.2 files into one :data:`REQUESTS`
 frame (columns in :mod:`perflab.api.schema`); :func:`read_har_pages` gives a HAR's
-page views. The analyses (route templating, per-route tables, compression, findings)
-and the notebook follow.
+page views. :func:`template_routes` groups paths into routes, :func:`endpoints` is the
+route table, :func:`compression_savings` measures what gzip, brotli and zstd would save,
+and :func:`findings` (the rules of :mod:`perflab.api.rules`) take those frames.
 """
 
 from __future__ import annotations
@@ -15,11 +16,23 @@ from perflab.api.schema import REQUESTS
 from perflab.lazy import exports as _exports
 
 if TYPE_CHECKING:
+    from perflab.api.compression import compression_savings, compression_summary
     from perflab.api.har import read_har, read_har_pages
     from perflab.api.read import read_apache_log, read_json_log, read_nginx_log
+    from perflab.api.route_table import ENDPOINTS, endpoints
+    from perflab.api.routes import load_routes_manifest, template_path, template_routes
+    from perflab.api.rules import findings
 
 # name → the module that defines it, imported on first use.
 _HOME = {
+    "ENDPOINTS": "route_table",
+    "compression_savings": "compression",
+    "compression_summary": "compression",
+    "endpoints": "route_table",
+    "findings": "rules",
+    "load_routes_manifest": "routes",
+    "template_path": "routes",
+    "template_routes": "routes",
     "read_apache_log": "read",
     "read_har": "har",
     "read_har_pages": "har",
@@ -28,12 +41,20 @@ _HOME = {
 }
 
 __all__ = [
+    "ENDPOINTS",
     "REQUESTS",
+    "compression_savings",
+    "compression_summary",
+    "endpoints",
+    "findings",
+    "load_routes_manifest",
     "read_apache_log",
     "read_har",
     "read_har_pages",
     "read_json_log",
     "read_nginx_log",
+    "template_path",
+    "template_routes",
 ]
 
 __getattr__, __dir__ = _exports(__name__, _HOME, __all__)

@@ -1,0 +1,372 @@
+"""Route templating: ``/users/123`` and ``/users/456`` are one route, ``/users/{id}``.
+
+:func:`template_routes` adds a ``route`` column to a requests frame. Two sources of
+truth, in this order:
+
+1. **A Next.js ``routes-manifest.json``** (``.next/routes-manifest.json`` after
+   ``next build``), when given: its ``staticRoutes`` match exactly, then its
+   ``dynamicRoutes`` (and ``dataRoutes``, the ``/_next/data/<build>/….json`` fetches)
+   in the manifest's own order — Next.js sorts them most specific first — by their
+   ``regex``; under ``basePath`` when the manifest has one. The route is the page
+   written with braces: ``/products/[slug]`` → ``/products/{slug}``,
+   ``/docs/[...path]`` → ``/docs/{path*}``, ``/[[...all]]`` → ``/{all*}``.
+2. **Segment classification** for every path the manifest does not match (or all,
+   without one). Each ``/``-separated segment becomes a parameter when it is
+
+   ==========  =====================================================  ==============
+   kind        looks like                                             example
+   ==========  =====================================================  ==============
+   integer     digits only                                            ``123``
+   uuid        8-4-4-4-12 hex digits                                  ``550e8400-…``
+   hash        16 or more hex digits, or 8 or more with both a digit  ``5f2b9c1e…``
+               and a letter (commit ids, ObjectIds, digests)
+   date        ``YYYY-MM-DD``                                         ``2026-12-03``
+   slug        lower-case words joined by ``-`` with a digit in one   ``shoe-42``,
+               of them, or four words or more                         ``how-to-cache-it``
+   token       20 or more URL-safe characters with letters and        ``eyJhbGci…``
+               digits mixed (API keys, opaque ids, base64url)
+   ==========  =====================================================  ==============
+
+   and it is named ``{id}`` (``names="kind"`` names it by its kind instead:
+   ``{int}``, ``{uuid}``, ``{hash}``, ``{date}``, ``{token}``, ``{slug}``). A file
+   name with a build hash keeps its name and extension: ``app.3f9a1c2e.js`` →
+   ``app.{hash}.js``, ``index-BkU3xT9_.js`` (Vite) → ``index-{hash}.js``.
+
+   Then **cardinality**: under one templated parent, a position holding more than
+   ``max_children`` (default 50) distinct literal segments is a parameter too
+   (``/users/alice``, ``/users/bob`` … → ``/users/{id}``), whatever its values look
+   like — the only way to catch names and words that no pattern tells from a
+   fixed path.
+
+Paths are templated once per distinct path (a day of traffic has far fewer distinct
+paths than requests) and joined back. The query string never enters the route; a
+null path (a malformed request line) has a null route.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import polars as pl
+
+from perflab.errors import InputError, ParameterError
+from perflab.frames import FrameLike, as_frame
+from perflab.kernels import factorize
+
+__all__ = ["load_routes_manifest", "template_path", "template_routes"]
+
+ParamNames = Literal["id", "kind"]
+
+_KINDS: tuple[tuple[str, str], ...] = (
+    ("int", r"^\d+$"),
+    ("uuid", r"(?i)^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"),
+    ("date", r"^\d{4}-\d{2}-\d{2}$"),
+    ("hash", r"(?i)^(?:[0-9a-f]{16,}|[0-9a-f]*(?:\d[a-f]|[a-f]\d)[0-9a-f]*)$"),
+    ("slug", r"^[a-z0-9]+(?:-[a-z0-9]+)+$"),
+    ("token", r"^[A-Za-z0-9_\-]{20,}$"),
+)
+# the hash rule above would take any hex-ish word ("cafe", "bad1"): also at least 8 long
+_HASH_MIN = 8
+# a token must mix letters and digits, a slug needs a digit or four words
+_HAS_DIGIT = r"\d"
+_HAS_LETTER = r"[A-Za-z]"
+_SLUG_WORDS = 4
+# a build hash inside a file name: name.HASH.ext, name-HASH.ext (HASH 8+ chars, mixed)
+_FILE_HASH = re.compile(
+    r"^(?P<stem>.+?)(?P<sep>[.\-])(?P<hash>[A-Za-z0-9_]{8,})(?P<ext>(?:\.[A-Za-z0-9]{1,8})+)$"
+)
+
+
+def _param(kind: str, names: ParamNames) -> str:
+    return "{id}" if names == "id" else "{" + kind + "}"
+
+
+def _segment_kind(seg: str) -> str | None:
+    """The parameter kind of one path segment, or None for a literal."""
+    if not seg:
+        return None
+    if seg.isdigit():
+        return "int"
+    for kind, pattern in _KINDS[1:]:
+        if re.match(pattern, seg) is None:
+            continue
+        if kind == "hash" and len(seg) < _HASH_MIN:
+            continue
+        if kind == "token" and not (re.search(_HAS_DIGIT, seg) and re.search(_HAS_LETTER, seg)):
+            continue
+        if kind == "slug" and not (re.search(_HAS_DIGIT, seg) or seg.count("-") + 1 >= _SLUG_WORDS):
+            continue
+        return kind
+    return None
+
+
+def _file_hash(seg: str) -> str | None:
+    """``app.3f9a1c2e.js`` → ``app.{hash}.js``; None when the name holds no build hash."""
+    m = _FILE_HASH.match(seg)
+    if m is None:
+        return None
+    h = m["hash"]
+    mixed = bool(re.search(_HAS_DIGIT, h)) and bool(re.search(_HAS_LETTER, h))
+    if not mixed and not re.fullmatch(r"[0-9a-f]{8,}", h):
+        return None
+    if not mixed and h.isdigit():
+        return None
+    return f"{m['stem']}{m['sep']}{{hash}}{m['ext']}"
+
+
+def template_path(path: str, *, names: ParamNames = "id") -> str:
+    """Template one path by its segments' shapes (no manifest, no cardinality).
+
+    Examples
+    --------
+    >>> template_path("/users/123/orders/550e8400-e29b-41d4-a716-446655440000")
+    '/users/{id}/orders/{id}'
+    >>> template_path("/blog/2026-12-03/how-we-cut-p99-latency", names="kind")
+    '/blog/{date}/{slug}'
+    >>> template_path("/_next/static/chunks/app-3f9a1c2e7b.js")
+    '/_next/static/chunks/app-{hash}.js'
+    """
+    out = []
+    for seg in path.split("/"):
+        kind = _segment_kind(seg)
+        if kind is not None:
+            out.append(_param(kind, names))
+            continue
+        hashed = _file_hash(seg) if "." in seg else None
+        out.append(hashed if hashed is not None else seg)
+    return "/".join(out)
+
+
+def load_routes_manifest(manifest: str | Path | Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The ``(regex, route)`` pairs of a Next.js ``routes-manifest.json``, in match order.
+
+    Parameters
+    ----------
+    manifest : str, PathLike or mapping
+        The file, or its content already loaded.
+
+    Returns
+    -------
+    list of (str, str)
+        Static routes first (anchored literal regexes), then dynamic routes and data
+        routes in the manifest's order; routes written with braces (see the module
+        docstring). ``basePath`` is put in front of every regex.
+
+    Raises
+    ------
+    InputError
+        The file is not JSON, or not a routes manifest (no ``staticRoutes`` nor
+        ``dynamicRoutes``).
+
+    Examples
+    --------
+    >>> load_routes_manifest({"dynamicRoutes": [
+    ...     {"page": "/p/[id]", "regex": "^/p/([^/]+?)(?:/)?$"}]})
+    [('^/p/([^/]+?)(?:/)?$', '/p/{id}')]
+    """
+    source = "routes manifest"
+    if not isinstance(manifest, Mapping):
+        source = str(manifest)
+        try:
+            data = json.loads(Path(manifest).read_bytes())
+        except FileNotFoundError as exc:
+            raise InputError(source, None, "no such file") from exc
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            line = getattr(exc, "lineno", None)
+            raise InputError(source, line, f"not JSON: {exc}") from exc
+    else:
+        data = manifest
+    if not isinstance(data, Mapping) or not ("staticRoutes" in data or "dynamicRoutes" in data):
+        raise InputError(
+            source, None, "not a Next.js routes-manifest.json (no staticRoutes/dynamicRoutes)"
+        )
+    base = str(data.get("basePath") or "").rstrip("/")
+    pairs: list[tuple[str, str]] = []
+    for group in ("staticRoutes", "dynamicRoutes", "dataRoutes"):
+        for entry in data.get(group) or []:
+            if not isinstance(entry, Mapping) or "page" not in entry or "regex" not in entry:
+                raise InputError(source, None, f"{group} entry without page and regex: {entry!r}")
+            regex = str(entry["regex"])
+            route = _brace(str(entry["page"]))
+            if group == "dataRoutes":
+                route = f"/_next/data/{{build}}{route.rstrip('/') or '/index'}.json"
+            if base:
+                regex = "^" + re.escape(base) + regex.removeprefix("^")
+                route = base + route
+            pairs.append((regex, route))
+    return pairs
+
+
+def _brace(page: str) -> str:
+    """``/a/[id]/[...rest]`` → ``/a/{id}/{rest*}``."""
+    page = re.sub(r"\[\[\.\.\.([^\]]+)\]\]", r"{\1*}", page)
+    page = re.sub(r"\[\.\.\.([^\]]+)\]", r"{\1*}", page)
+    return re.sub(r"\[([^\]]+)\]", r"{\1}", page)
+
+
+def _classify(paths: pl.Series, names: ParamNames) -> pl.Series:
+    """Template distinct paths by segment shape (one list expression over all segments)."""
+    seg = pl.element()
+    digit = seg.str.contains(_HAS_DIGIT)
+    letter = seg.str.contains(_HAS_LETTER)
+    kinds = dict(_KINDS)
+    kind = (
+        pl.when(seg.str.contains(kinds["int"]))
+        .then(pl.lit("int"))
+        .when(seg.str.contains(kinds["uuid"]))
+        .then(pl.lit("uuid"))
+        .when(seg.str.contains(kinds["date"]))
+        .then(pl.lit("date"))
+        .when(seg.str.contains(kinds["hash"]) & (seg.str.len_chars() >= _HASH_MIN))
+        .then(pl.lit("hash"))
+        .when(
+            seg.str.contains(kinds["slug"])
+            & (digit | (seg.str.count_matches("-") + 1 >= _SLUG_WORDS))
+        )
+        .then(pl.lit("slug"))
+        .when(seg.str.contains(kinds["token"]) & digit & letter)
+        .then(pl.lit("token"))
+    )
+    name = pl.lit("{id}") if names == "id" else pl.concat_str(pl.lit("{"), kind, pl.lit("}"))
+    # file names with a build hash: few paths have a dotted last segment; Python for those
+    last = paths.str.extract(r"/([^/]*\.[A-Za-z0-9]{1,8})$").drop_nulls().unique()
+    hashed = {s: h for s in last.to_list() if (h := _file_hash(s)) is not None}
+    literal = seg
+    if hashed:
+        literal = seg.replace_strict(hashed, default=seg, return_dtype=pl.String)
+    out = pl.when(kind.is_not_null()).then(name).otherwise(literal)
+    return paths.str.split("/").list.eval(out).list.join("/")
+
+
+def _collapse(templates: pl.Series, max_children: int, names: ParamNames) -> pl.Series:
+    """Positions with more than ``max_children`` distinct literals under one parent → param."""
+    name = "{id}" if names == "id" else "{slug}"
+    frame = pl.DataFrame({"t": templates}).with_row_index("_p")
+    current = frame.with_columns(pl.col("t").str.split("/").alias("segs"))
+    depth = current.get_column("segs").list.len().max()
+    depth = depth if isinstance(depth, int) else 0
+    for i in range(1, depth):
+        parts = current.with_columns(
+            pl.col("segs").list.slice(0, i).list.join("/").alias("_parent"),
+            pl.col("segs").list.get(i, null_on_oob=True).alias("_seg"),
+        )
+        literal = pl.col("_seg").is_not_null() & ~pl.col("_seg").str.starts_with("{")
+        crowded = (
+            parts.filter(literal)
+            .group_by("_parent")
+            .agg(pl.col("_seg").n_unique().alias("_n"))
+            .filter(pl.col("_n") > max_children)
+            .get_column("_parent")
+        )
+        if crowded.len() == 0:
+            continue
+        hit = pl.col("_parent").is_in(crowded.implode()) & literal
+        current = parts.with_columns(
+            pl.when(hit)
+            .then(
+                pl.concat_list(
+                    pl.col("segs").list.slice(0, i),
+                    pl.lit([name]),
+                    pl.col("segs").list.slice(i + 1),
+                )
+            )
+            .otherwise(pl.col("segs"))
+            .alias("segs")
+        ).drop("_parent", "_seg")
+    return current.sort("_p").select(pl.col("segs").list.join("/")).to_series()
+
+
+def _by_manifest(paths: pl.Series, pairs: list[tuple[str, str]]) -> pl.Series:
+    """The manifest route of each path, null where none matches."""
+    compiled = [(re.compile(rx), route) for rx, route in pairs]
+    out: list[str | None] = []
+    for p in paths.to_list():
+        hit = None
+        for rx, route in compiled:
+            if rx.match(p):
+                hit = route
+                break
+        out.append(hit)
+    return pl.Series(out, dtype=pl.String)
+
+
+def template_routes(
+    df: FrameLike,
+    manifest: str | Path | Mapping[str, Any] | None = None,
+    *,
+    column: str = "path",
+    names: ParamNames = "id",
+    max_children: int = 50,
+) -> pl.DataFrame:
+    """Add a ``route`` column: each request's path as its route template.
+
+    Parameters
+    ----------
+    df : frame-like
+        Requests with a ``path`` column (the REQUESTS frame of any reader).
+    manifest : str, PathLike or mapping, optional
+        A Next.js ``routes-manifest.json`` (file or loaded dict); its routes win where
+        they match (see the module docstring).
+    column : str
+        The path column.
+    names : {"id", "kind"}
+        Parameters named ``{id}`` (default), or by their kind (``{uuid}``, ``{slug}``…).
+    max_children : int
+        More distinct literal segments than this at one position under one parent
+        make that position a parameter; ``0`` turns the rule off.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``df`` with ``route`` (str) after ``path`` — replaced if present.
+
+    Raises
+    ------
+    SchemaError
+        No ``column`` in the frame.
+    InputError
+        ``manifest`` is not a routes manifest.
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"path": ["/users/123", "/users/456/posts", "/", None]})
+    >>> template_routes(df).get_column("route").to_list()
+    ['/users/{id}', '/users/{id}/posts', '/', None]
+    """
+    if max_children < 0:
+        raise ParameterError(f"max_children must be ≥ 0, not {max_children}")
+    if names not in ("id", "kind"):
+        raise ParameterError(f'names must be "id" or "kind", not {names!r}')
+    frame = as_frame(df)
+    if column not in frame.columns:
+        from perflab.errors import SchemaError
+
+        raise SchemaError(
+            f"template_routes needs a {column!r} column; the frame has {frame.columns}"
+        )
+    column_values = frame.get_column(column).cast(pl.String)
+    codes, first = factorize(frame.select(column_values), [pl.col(column)])
+    distinct = column_values.gather(first)
+    known = distinct.is_not_null()
+    paths = distinct.filter(known)
+    routes = pl.Series("route", [None] * paths.len(), dtype=pl.String)
+    if manifest is not None and paths.len():
+        routes = _by_manifest(paths, load_routes_manifest(manifest))
+    left = routes.is_null()
+    if bool(left.any()):
+        templated = _classify(paths.filter(left), names)
+        if max_children:  # few distinct templates: collapse those, then map back
+            t_codes, t_first = factorize(templated.to_frame("t"), [pl.col("t")])
+            templated = _collapse(templated.gather(t_first), max_children, names).gather(t_codes)
+        routes = routes.scatter(left.arg_true(), templated)
+    per_code = pl.Series("route", [None] * distinct.len(), dtype=pl.String)
+    if paths.len():
+        per_code = per_code.scatter(known.arg_true(), routes)
+    out = frame.drop("route", strict=False)
+    route = per_code.gather(codes) if len(codes) else pl.Series("route", [], pl.String)
+    position = out.columns.index(column) + 1
+    return out.with_columns(route).select(*out.columns[:position], "route", *out.columns[position:])
