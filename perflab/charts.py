@@ -25,8 +25,10 @@ from perflab.frames import FrameLike, as_frame
 __all__ = [
     "PALETTE",
     "SEVERITY_COLORS",
+    "Code",
     "Note",
     "Table",
+    "code",
     "distribution",
     "note",
     "panel",
@@ -372,3 +374,39 @@ def note(text: str) -> Note:
     '<p class="perflab-note">read &lt;b&gt;x&lt;/b&gt;</p>'
     """
     return Note(text)
+
+
+class Code:
+    """A block of generated text (a config file, a patch), escaped, in a monospace box."""
+
+    def __init__(self, text: str, caption: str = "") -> None:
+        self.text = text
+        self.caption = caption
+
+    def _repr_html_(self) -> str:
+        cap = (
+            f'<figcaption style="font-weight:600;margin:.4em 0">{html.escape(self.caption)}'
+            "</figcaption>"
+            if self.caption
+            else ""
+        )
+        return (
+            f'<figure class="perflab-code" style="margin:0 0 1em 0">{cap}'
+            '<pre style="background:#f6f8fa;border:1px solid #e5e7eb;border-radius:4px;'
+            'padding:.6em .8em;overflow:auto;max-height:32em;font-size:12px">'
+            f"<code>{html.escape(self.text)}</code></pre></figure>"
+        )
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def code(text: str, caption: str = "") -> Code:
+    """Show generated text (configuration to copy, a patch) escaped, as it is.
+
+    Examples
+    --------
+    >>> "&lt;/script&gt;" in code("location ~ </script> {}", "nginx")._repr_html_()
+    True
+    """
+    return Code(str(text), caption)

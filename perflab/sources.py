@@ -66,6 +66,17 @@ _HEAD = 4096
 _BLANK_PROBE = 1 << 20
 
 
+def _salvage(stream: Any, raw: bytes, step: int = 512) -> bytes:
+    """What ``stream`` decodes of ``raw`` before the corrupt block, fed a little at a time."""
+    out = bytearray()
+    for start in range(0, len(raw), step):
+        try:
+            out += stream.decompress(raw[start : start + step])
+        except zlib.error:
+            break
+    return bytes(out)
+
+
 class Source:
     """One input file: name, format suffix, (gunzipped) bytes and the read's bad lines.
 
@@ -190,32 +201,58 @@ class Source:
                 while piece := stream.read(size):
                     yield piece
             return
+        if self._data is not None:
+            for start in range(0, len(self._data), size):
+                yield self._data[start : start + size]
+            return
+        # zlib directly, not GzipFile: on a cut or corrupt stream GzipFile drops what
+        # its failing read had already decoded; a decompressobj hands every byte over
         lines = 0
-        with self.open() as stream:
-            read = getattr(stream, "read1", stream.read)
+        pending = bytearray()
+        problem = None
+        with open(self.path, "rb") as fh:
+            inflate: Any = zlib.decompressobj(wbits=31)
+            started = False  # the current member has had input and not ended
             while True:
-                buf = bytearray()
-                try:
-                    while len(buf) < size:
-                        piece = read(size - len(buf))
-                        if not piece:
-                            break
-                        buf += piece
-                except (EOFError, OSError, zlib.error) as exc:
-                    whole = bytes(buf[: buf.rfind(b"\n") + 1])
-                    if whole:
-                        yield whole
-                    line = lines + whole.count(b"\n") + 1
-                    then = "; the lines before it are read" if self.bad.mode == "skip" else ""
-                    hint = "" if then else " (errors='skip' reads the lines before it)"
-                    self.bad.add(
-                        line, f"gzip data cut short: the file is truncated ({exc}){then}{hint}"
-                    )
-                    return
-                if not buf:
-                    return
-                lines += buf.count(b"\n")
-                yield bytes(buf)
+                raw = fh.read(max(size // 4, 1 << 16))
+                if not raw:
+                    break
+                while raw:  # several gzip members may follow each other
+                    started = True
+                    before = inflate.copy()
+                    try:
+                        pending += inflate.decompress(raw)
+                    except zlib.error as exc:
+                        problem = f"gzip data is corrupt ({exc})"
+                        pending += _salvage(before, raw)
+                        break
+                    raw = b""
+                    if inflate.eof:
+                        raw = inflate.unused_data
+                        inflate = zlib.decompressobj(wbits=31)
+                        started = False
+                if problem is not None:
+                    break
+                if len(pending) >= size:
+                    cut = pending.rfind(b"\n") + 1
+                    if cut:
+                        piece = bytes(pending[:cut])
+                        del pending[:cut]
+                        lines += piece.count(b"\n")
+                        yield piece
+            if problem is None and started:
+                problem = "gzip data cut short: the file is truncated"
+        if problem is None:
+            if pending:
+                yield bytes(pending)
+            return
+        whole = bytes(pending[: pending.rfind(b"\n") + 1])
+        if whole:
+            yield whole
+        line = lines + whole.count(b"\n") + 1
+        then = "; the lines before it are read" if self.bad.mode == "skip" else ""
+        hint = "" if then else " (errors='skip' reads the lines before it)"
+        self.bad.add(line, f"{problem}{then}{hint}")
 
     def handle(self) -> Path | IO[bytes]:
         """What polars' readers take: the path, or the gunzipped bytes without a BOM."""

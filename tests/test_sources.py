@@ -11,6 +11,7 @@ import csv
 import gzip
 import io
 import warnings
+import zlib
 from pathlib import Path
 
 import polars as pl
@@ -647,3 +648,39 @@ def test_load_ndjson_with_a_bom_and_a_bad_line_skips_it(tmp_path: Path) -> None:
     src = Source(write(tmp_path / "m.jsonl", BOM + b'{"a": 1}\nbad\n{"a": 2}\n'), "skip")
     df, _ = load_ndjson(src)
     assert df["a"].to_list() == ["1", "2"]
+
+
+def test_chunks_of_a_truncated_gzip_keep_every_whole_line_before_the_cut(tmp_path) -> None:
+    body = b"".join(b"line %d\n" % i for i in range(100_000))
+    packed = gzip.compress(body)
+    cut = tmp_path / "cut.log.gz"
+    cut.write_bytes(packed[: len(packed) * 3 // 4])
+    src = Source(cut, "skip")
+    got = b"".join(src.chunks(1 << 16))
+    # a decoder fed the same bytes reaches this far: nothing decoded is thrown away
+    expect = zlib.decompressobj(wbits=31).decompress(packed[: len(packed) * 3 // 4])
+    assert got == expect[: expect.rfind(b"\n") + 1] and got.count(b"\n") > 50_000
+    assert src.bad.count == 1 and src.bad.examples[0][0] == got.count(b"\n") + 1
+    with pytest.raises(InputError, match="truncated"):
+        b"".join(Source(cut, "raise").chunks())
+    # several members in one file are one stream; a whole file has no bad line
+    two = tmp_path / "two.log.gz"
+    two.write_bytes(gzip.compress(b"a\n") + gzip.compress(b"b\nc\n"))
+    whole = Source(two, "skip")
+    assert b"".join(whole.chunks()) == b"a\nb\nc\n" and whole.bad.count == 0
+
+
+def test_chunks_of_a_corrupt_gzip_keep_what_decodes_before_the_damage(tmp_path) -> None:
+    body = b"".join(b"GET /api/items/%d 200\n" % i for i in range(200_000))
+    packed = bytearray(gzip.compress(body))
+    at = len(packed) * 6 // 10
+    packed[at : at + 4096] = bytes(4096)
+    bad = tmp_path / "bad.log.gz"
+    bad.write_bytes(bytes(packed))
+    src = Source(bad, "skip")
+    got = b"".join(src.chunks())
+    # everything before the damage is there (a decoder that lost the failing read's
+    # output stopped megabytes earlier); what deflate made of the zeros may follow
+    same = next((i for i, (a, b) in enumerate(zip(got, body, strict=False)) if a != b), len(got))
+    assert same > 0.55 * len(body)
+    assert src.bad.count == 1 and "corrupt" in src.bad.examples[0][1]

@@ -18,13 +18,15 @@ from perflab.lazy import exports as _exports
 if TYPE_CHECKING:
     from perflab.api.compression import compression_savings, compression_summary
     from perflab.api.har import read_har, read_har_pages
-    from perflab.api.read import read_apache_log, read_json_log, read_nginx_log
+    from perflab.api.read import COMBINED, MAIN, read_apache_log, read_json_log, read_nginx_log
     from perflab.api.route_table import ENDPOINTS, endpoints
     from perflab.api.routes import load_routes_manifest, template_path, template_routes
     from perflab.api.rules import findings
 
 # name → the module that defines it, imported on first use.
 _HOME = {
+    "COMBINED": "read",
+    "MAIN": "read",
     "ENDPOINTS": "route_table",
     "compression_savings": "compression",
     "compression_summary": "compression",
@@ -41,7 +43,9 @@ _HOME = {
 }
 
 __all__ = [
+    "COMBINED",
     "ENDPOINTS",
+    "MAIN",
     "REQUESTS",
     "compression_savings",
     "compression_summary",

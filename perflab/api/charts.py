@@ -191,6 +191,12 @@ def waterfall(
         page = page or df.filter(pl.col("page").is_not_null())["page"][0]
         df = df.filter(pl.col("page") == page)
     df = df.filter(pl.col("time").is_not_null()).sort("time").head(max_rows)
+    if df.height == 0:
+        return (
+            alt.Chart(pl.DataFrame({"x": []}))
+            .mark_bar()
+            .properties(title=title or "No request with a start time to draw")
+        )
     kind = "resource_type" if "resource_type" in df.columns else None
     df = df.select("time", "duration_ms", "path", "method", "status", *([kind] if kind else []))
     t0 = df["time"].min()

@@ -19,27 +19,42 @@ empty file gives ``REQUESTS.empty()``. A last line without its newline is read w
 whole; when cut short it is a bad line like any other.
 
 Text logs are parsed by one regex per format, applied to a whole block at once with
-polars (:mod:`perflab.api._nginx`); fields are converted over whole columns.
+polars (:mod:`perflab.api._nginx`); fields are converted over whole columns. Big
+blocks are first read by a compiled scanner that follows the same format (in worker
+threads when polars may use several); the lines it cannot vouch for go through the
+regex, a few blocks' worth at a time, and take their place again by line number.
 """
 
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+import numpy as np
 import polars as pl
 
+from perflab.api import _nginx
 from perflab.api._apache import APACHE_FORMATS, parse_apache_format
 from perflab.api._nginx import (
     LogFormat,
+    Scanned,
+    Scanner,
+    as_lines,
     compile_format,
     explain_mismatch,
+    leading_boms,
     numeric_problem,
     parse_nginx_format,
+    read_blocks,
     read_lines,
+    scan_block,
+    scanner,
     seconds_list_ms,
     split_uri,
     to_requests,
@@ -162,35 +177,28 @@ def read_apache_log(
     return _read_text(path, compile_format(text, "default", tokens), errors)
 
 
+_BLOCK = 16 << 20  # bytes read at a time
+
+
 def _read_text(path: PathLike, fmt: LogFormat, errors: ErrorMode) -> pl.DataFrame:
     src = Source(path, errors)
+    program = scanner(fmt)
     frames: list[pl.DataFrame] = []
-    for first, lines, last in read_lines(src):
-        blank = lines.str.strip_chars().str.len_bytes() == 0
-        numbers = (~blank).arg_true() + first  # row → its line in the file
-        lines = lines.filter(~blank)
-        raw = lines.str.extract_groups(fmt.fast).struct.unnest()
-        no_match = raw.get_column("g0").is_null()
-        if fmt.fast != fmt.pattern:  # lists ("a, b : c"): the full pattern, where needed
-            no_match = no_match | lines.str.contains(" : ", literal=True)
-            if no_match.any():
-                idx = no_match.arg_true()
-                again = lines.gather(idx).str.extract_groups(fmt.pattern).struct.unnest()
-                raw = raw.with_columns(raw[c].scatter(idx, again[c]) for c in raw.columns)
-                no_match = raw.get_column("g0").is_null()
-        if no_match.any():
-            why = _mismatch_reason(fmt, lines, cut=last)
-            raw = drop_bad(raw, no_match, src.bad, _line_of(numbers), why)
-            numbers = numbers.filter(~no_match)
-        # one column per variable (a repeated variable keeps its first field)
-        seen: dict[str, str] = {}
-        for g, name in zip(raw.columns, fmt.groups, strict=True):
-            seen.setdefault(name, g)
-        raw = raw.select(pl.col(g).alias(name) for name, g in seen.items())
-        problem = numeric_problem(raw)
-        if problem is not None:
-            raw = drop_bad(raw, problem[0], src.bad, _line_of(numbers), problem[1])
-        frames.append(to_requests(raw, fmt.escape))
+    pending = _Pending()
+    first = 1
+    for body, last, scanned in _scanned(src, program):
+        if scanned is None:  # the regex alone
+            frames += pending.flush(src, fmt)
+            lines = as_lines(src, bytes(body), first)
+            numbers = pl.int_range(first, first + lines.len(), eager=True)
+            frames.append(_regex_block(src, fmt, lines, numbers, cut=last)[0])
+            first += lines.len()
+            continue
+        pending.add(scanned, first, fmt.escape)
+        first += scanned.lines
+        if pending.full():
+            frames += pending.flush(src, fmt)
+    frames += pending.flush(src, fmt)
     frames = [f for f in frames if f.height] or frames[:1]
     if not frames:
         src.bad.finish()
@@ -199,6 +207,138 @@ def _read_text(path: PathLike, fmt: LogFormat, errors: ErrorMode) -> pl.DataFram
     frame = REQUESTS.conform(frame)
     frame = frame.select(*REQUESTS.names, *(c for c in frame.columns if c not in REQUESTS.columns))
     return src.finish(frame, "no line matched the format", what="requests")
+
+
+def _scanned(
+    src: Source, program: Scanner | None
+) -> Iterator[tuple[memoryview, bool, Scanned | None]]:
+    """The blocks of ``src``, each with the scanner's reading (None: the regex's turn).
+
+    Blocks are scanned in worker threads (the kernels release the GIL) when polars may
+    use more than one; results come back in order.
+    """
+
+    def scan(body: memoryview, last: bool, start: bool) -> Scanned | None:
+        if program is None or last or len(body) < _nginx.FAST_MIN_BYTES:
+            return None
+        return scan_block(program, body[leading_boms(body, start) :])
+
+    blocks = read_blocks(src, _BLOCK)
+    workers = pl.thread_pool_size() if program is not None else 1
+    if workers < 2:
+        for i, (body, last) in enumerate(blocks):
+            yield body, last, scan(body, last, i == 0)
+        return
+    with ThreadPoolExecutor(workers) as pool:
+        queue: deque[tuple[memoryview, bool, Future[Scanned | None]]] = deque()
+        for i, (body, last) in enumerate(blocks):
+            queue.append((body, last, pool.submit(scan, body, last, i == 0)))
+            if len(queue) > workers:
+                body, last, job = queue.popleft()
+                yield body, last, job.result()
+        for body, last, job in queue:
+            yield body, last, job.result()
+
+
+class _Pending:
+    """Scanned blocks whose slow lines still wait for the regex path.
+
+    The slow lines of a few blocks are read together (the regex path has a fixed cost
+    per call), then put back among the scanner's rows in line order.
+    """
+
+    BLOCKS = 4
+    LINES = 50_000
+
+    def __init__(self) -> None:
+        self.frames: list[pl.DataFrame] = []
+        self.numbers: list[np.ndarray] = []  # line numbers of the frames' rows
+        self.slow: list[pl.Series] = []
+        self.slow_numbers: list[np.ndarray] = []
+        self.blocks: list[int] = []  # the first line of each block with slow lines
+        self.waiting = 0
+
+    def add(self, scanned: Scanned, first: int, escape: str) -> None:
+        self.frames.append(to_requests(scanned.raw, escape, scanned.ready))
+        self.numbers.append(scanned.fast + first)
+        if scanned.slow.size:
+            self.slow.append(scanned.slow_lines)
+            self.slow_numbers.append(scanned.slow + first)
+            self.blocks.append(first)
+            self.waiting += scanned.slow.size
+
+    def full(self) -> bool:
+        return len(self.frames) >= self.BLOCKS or self.waiting >= self.LINES
+
+    def flush(self, src: Source, fmt: LogFormat) -> list[pl.DataFrame]:
+        """The frames of the blocks so far, slow lines read and merged in."""
+        frames, self.frames = self.frames, []
+        numbers, self.numbers = self.numbers, []
+        slow, self.slow = self.slow, []
+        slow_numbers, self.slow_numbers = self.slow_numbers, []
+        blocks, self.blocks = self.blocks, []
+        self.waiting = 0
+        if not slow:
+            return frames
+        lines, where = pl.concat(slow), pl.Series(np.concatenate(slow_numbers))
+        late, kept = _regex_block(src, fmt, lines, where, cut=False, blocks=blocks)
+        if not late.height:
+            return frames
+        order = np.argsort(np.concatenate([*numbers, kept.to_numpy()]), kind="stable")
+        both = pl.concat([*frames, late], how="diagonal_relaxed", rechunk=True)
+        return [both[order]]  # (a gather over one chunk: several times faster)
+
+
+def _regex_block(
+    src: Source,
+    fmt: LogFormat,
+    lines: pl.Series,
+    numbers: pl.Series,
+    *,
+    cut: bool,
+    blocks: list[int] | None = None,
+) -> tuple[pl.DataFrame, pl.Series]:
+    """Lines (with their line numbers) → REQUESTS rows by the format's regex.
+
+    Returns the frame and the line number of each of its rows. ``cut``: the last line
+    had no newline. ``blocks``: the first line of each block the lines come from (the
+    slow lines of several scanned blocks, read at once): bad lines are reported block
+    by block — in a block, lines that do not match before bad numbers — as when each
+    block is read alone.
+    """
+    blank = lines.str.strip_chars().str.len_bytes() == 0
+    numbers = numbers.filter(~blank)  # row → its line in the file
+    lines = lines.filter(~blank)
+    raw = lines.str.extract_groups(fmt.fast).struct.unnest()
+    no_match = raw.get_column("g0").is_null()
+    if fmt.fast != fmt.pattern:  # lists ("a, b : c"): the full pattern, where needed
+        no_match = no_match | lines.str.contains(" : ", literal=True)
+        if no_match.any():
+            idx = no_match.arg_true()
+            again = lines.gather(idx).str.extract_groups(fmt.pattern).struct.unnest()
+            raw = raw.with_columns(raw[c].scatter(idx, again[c]) for c in raw.columns)
+            no_match = raw.get_column("g0").is_null()
+    # one column per variable (a repeated variable keeps its first field)
+    seen: dict[str, str] = {}
+    for g, name in zip(raw.columns, fmt.groups, strict=True):
+        seen.setdefault(name, g)
+    raw = raw.select(pl.col(g).alias(name) for name, g in seen.items())
+    problem = numeric_problem(raw)  # (a line that does not match has no numbers)
+    bad = no_match if problem is None else no_match | problem[0].fill_null(False)
+    if bad.any():
+        where = _line_of(numbers)
+        edges = [*(blocks or [0]), numbers.max() + 1]  # type: ignore[operator]
+        for lo, hi in itertools.pairwise(edges):
+            block = (numbers >= lo) & (numbers < hi)
+            checks = [(no_match, _mismatch_reason(fmt, lines, cut=cut))]
+            if problem is not None:
+                checks.append((problem[0].fill_null(False), problem[1]))
+            for mask, why in checks:
+                if (mask & block).any():  # reports them (the rows are dropped below)
+                    drop_bad(raw, mask & block, src.bad, where, why)
+        raw = raw.filter(~bad)
+        numbers = numbers.filter(~bad)
+    return to_requests(raw, fmt.escape), numbers
 
 
 def _line_of(numbers: pl.Series) -> Where:

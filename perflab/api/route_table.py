@@ -13,6 +13,7 @@ requests            u32     requests
 share               f64     share of all requests
 time_share          f64     share of all server time (Σ ``duration_ms``): where the
                             server spends its time — the table is sorted by it
+errors              u32     responses with a 5xx status
 error_rate          f64     share of responses with a 5xx status (requests with no
                             status — HAR's blocked or aborted — count in neither part)
 client_error_rate   f64     share with a 4xx status
@@ -31,9 +32,6 @@ total_bytes         i64     Σ ``bytes``
 compressed_share    f64     share of responses with a ``Content-Encoding`` other than
                             ``identity`` (or, for nginx logs with ``$gzip_ratio``, a
                             ratio); null when the frame says nothing about encoding: no
-                            response has one and the frame is not a HAR's (a log that
-                            does not record the header looks the same as one where
-                            nothing was compressed): no
                             response has one and the frame is not a HAR's (a log that
                             does not record the header looks the same as one where
                             nothing was compressed)
@@ -88,6 +86,7 @@ ENDPOINTS = Schema(
         "requests": pl.UInt32,
         "share": pl.Float64,
         "time_share": pl.Float64,
+        "errors": pl.UInt32,
         "error_rate": pl.Float64,
         "client_error_rate": pl.Float64,
         "mean_ms": pl.Float64,
@@ -160,7 +159,8 @@ def cacheable(frame: pl.DataFrame) -> pl.Expr:
     >>> f.select(cacheable(f)).to_series().to_list()
     [True, False, False]
     """
-    ok = pl.col("method").is_in(["GET", "HEAD"]) & pl.col("status").is_in(CACHEABLE_STATUS)
+    status = pl.col("status").cast(pl.Int64, strict=False)
+    ok = pl.col("method").is_in(["GET", "HEAD"]) & status.is_in(CACHEABLE_STATUS)
     header = cache_control_column(frame)
     if header is not None:
         cc = pl.col(header).cast(pl.String).str.to_lowercase()
@@ -179,7 +179,7 @@ def is_hit(frame: pl.DataFrame) -> pl.Expr:
     """
     if "cache_status" not in frame.columns:
         return pl.lit(None, pl.Boolean)
-    s = pl.col("cache_status").str.to_uppercase()
+    s = pl.col("cache_status").cast(pl.String).str.to_uppercase()
     return s.is_in(HIT_STATUSES) | s.str.starts_with("HIT-")
 
 
@@ -239,7 +239,7 @@ def endpoints(df: FrameLike, *, manifest: object | None = None) -> pl.DataFrame:
     codes, first = factorize(frame, [pl.col("method"), pl.col("route")])
     work = frame.select(
         pl.Series("_g", codes),
-        pl.col("status"),
+        pl.col("status").cast(pl.Int64, strict=False),
         pl.col("duration_ms").cast(pl.Float64),
         pl.col("upstream_ms").cast(pl.Float64),
         pl.col("bytes").cast(pl.Float64).alias("_bytes"),
@@ -252,7 +252,7 @@ def endpoints(df: FrameLike, *, manifest: object | None = None) -> pl.DataFrame:
     counts = work.group_by("_g").agg(
         pl.len().alias("requests"),
         pl.col("duration_ms").sum().alias("_time"),
-        (status >= 500).sum().alias("_5xx"),
+        (status >= 500).sum().alias("errors"),
         ((status >= 400) & (status < 500)).sum().alias("_4xx"),
         status.is_not_null().sum().alias("_known"),
         pl.col("upstream_ms").filter(both).sum().alias("_up"),
@@ -291,7 +291,7 @@ def endpoints(df: FrameLike, *, manifest: object | None = None) -> pl.DataFrame:
                 "time_share"
             ),
             pl.when(pl.col("_known") > 0)
-            .then(pl.col("_5xx") / pl.col("_known"))
+            .then(pl.col("errors") / pl.col("_known"))
             .alias("error_rate"),
             pl.when(pl.col("_known") > 0)
             .then(pl.col("_4xx") / pl.col("_known"))

@@ -5,7 +5,8 @@ truth, in this order:
 
 1. **A Next.js ``routes-manifest.json``** (``.next/routes-manifest.json`` after
    ``next build``), when given: its ``staticRoutes`` match exactly, then its
-   ``dynamicRoutes`` (and ``dataRoutes``, the ``/_next/data/<build>/….json`` fetches)
+   ``dynamicRoutes`` (and ``dataRoutes``, the ``/_next/data/<build>/….json`` fetches,
+   matched by their ``dataRouteRegex``)
    in the manifest's own order — Next.js sorts them most specific first — by their
    ``regex``; under ``basePath`` when the manifest has one. The route is the page
    written with braces: ``/products/[slug]`` → ``/products/{slug}``,
@@ -30,10 +31,13 @@ truth, in this order:
    and it is named ``{id}`` (``names="kind"`` names it by its kind instead:
    ``{int}``, ``{uuid}``, ``{hash}``, ``{date}``, ``{token}``, ``{slug}``). A file
    name with a build hash keeps its name and extension: ``app.3f9a1c2e.js`` →
-   ``app.{hash}.js``, ``index-BkU3xT9_.js`` (Vite) → ``index-{hash}.js``.
+   ``app.{hash}.js``, ``index-BkU3xT9_.js`` (Vite) → ``index-{hash}.js``,
+   ``81fdb500a6eaf0d5.css`` (Next.js) → ``{hash}.css``; a file whose name is a
+   parameter keeps its extension: ``blue-running-shoe-42.webp`` → ``{id}.webp``.
 
-   Then **cardinality**: under one templated parent, a position holding more than
-   ``max_children`` (default 50) distinct literal segments is a parameter too
+   Then **cardinality**: under one templated parent (below the first segment, whose
+   values are the site's sections and every scanner's guesses), a position holding
+   more than ``max_children`` (default 50) distinct literal segments is a parameter too
    (``/users/alice``, ``/users/bob`` … → ``/users/{id}``), whatever its values look
    like — the only way to catch names and words that no pattern tells from a
    fixed path.
@@ -118,6 +122,38 @@ def _file_hash(seg: str) -> str | None:
     return f"{m['stem']}{m['sep']}{{hash}}{m['ext']}"
 
 
+_BARE_HASH = re.compile(
+    r"^(?P<hash>[0-9a-f]{8,}|[A-Za-z0-9_]{16,})(?P<ext>(?:\.[A-Za-z0-9]{1,8})+)$"
+)
+
+
+def _bare_hash(seg: str) -> str | None:
+    """``81fdb500a6eaf0d5.css`` (a name that is all hash) → ``{hash}.css``."""
+    m = _BARE_HASH.match(seg)
+    if m is None:
+        return None
+    h = m["hash"]
+    if not (re.search(_HAS_DIGIT, h) and re.search(_HAS_LETTER, h)):
+        return None
+    return "{hash}" + m["ext"]
+
+
+_STEM = re.compile(r"^(?P<stem>[^.]+)(?P<ext>\.[A-Za-z0-9]{1,8})$")  # one extension
+
+
+def _hashed_name(seg: str, names: ParamNames = "id") -> str | None:
+    """A file name with its build hash as ``{hash}``, or its stem as a parameter when
+    the stem alone is one (``blue-shoe-42.webp`` → ``{id}.webp``); None otherwise."""
+    hashed = _file_hash(seg) or _bare_hash(seg)
+    if hashed is not None:
+        return hashed
+    m = _STEM.match(seg)
+    if m is None:
+        return None
+    kind = _segment_kind(m["stem"])
+    return None if kind is None else _param(kind, names) + m["ext"]
+
+
 def template_path(path: str, *, names: ParamNames = "id") -> str:
     """Template one path by its segments' shapes (no manifest, no cardinality).
 
@@ -136,7 +172,7 @@ def template_path(path: str, *, names: ParamNames = "id") -> str:
         if kind is not None:
             out.append(_param(kind, names))
             continue
-        hashed = _file_hash(seg) if "." in seg else None
+        hashed = _hashed_name(seg, names) if "." in seg else None
         out.append(hashed if hashed is not None else seg)
     return "/".join(out)
 
@@ -188,15 +224,27 @@ def load_routes_manifest(manifest: str | Path | Mapping[str, Any]) -> list[tuple
     pairs: list[tuple[str, str]] = []
     for group in ("staticRoutes", "dynamicRoutes", "dataRoutes"):
         for entry in data.get(group) or []:
-            if not isinstance(entry, Mapping) or "page" not in entry or "regex" not in entry:
+            rx = (
+                entry.get("regex") or entry.get("dataRouteRegex")
+                if isinstance(entry, Mapping)
+                else None
+            )
+            if not isinstance(entry, Mapping) or "page" not in entry or not rx:
                 raise InputError(source, None, f"{group} entry without page and regex: {entry!r}")
-            regex = str(entry["regex"])
+            regex = str(rx)
             route = _brace(str(entry["page"]))
             if group == "dataRoutes":
                 route = f"/_next/data/{{build}}{route.rstrip('/') or '/index'}.json"
             if base:
                 regex = "^" + re.escape(base) + regex.removeprefix("^")
                 route = base + route
+            regex = re.sub(r"\(\?<(?=[A-Za-z_])", "(?P<", regex)  # JavaScript's named groups
+            try:
+                re.compile(regex)
+            except re.error as exc:
+                raise InputError(
+                    source, None, f"{group} {entry['page']!r}: bad regex ({exc})"
+                ) from None
             pairs.append((regex, route))
     return pairs
 
@@ -234,7 +282,7 @@ def _classify(paths: pl.Series, names: ParamNames) -> pl.Series:
     name = pl.lit("{id}") if names == "id" else pl.concat_str(pl.lit("{"), kind, pl.lit("}"))
     # file names with a build hash: few paths have a dotted last segment; Python for those
     last = paths.str.extract(r"/([^/]*\.[A-Za-z0-9]{1,8})$").drop_nulls().unique()
-    hashed = {s: h for s in last.to_list() if (h := _file_hash(s)) is not None}
+    hashed = {s: h for s in last.to_list() if (h := _hashed_name(s, names)) is not None}
     literal = seg
     if hashed:
         literal = seg.replace_strict(hashed, default=seg, return_dtype=pl.String)
@@ -249,7 +297,9 @@ def _collapse(templates: pl.Series, max_children: int, names: ParamNames) -> pl.
     current = frame.with_columns(pl.col("t").str.split("/").alias("segs"))
     depth = current.get_column("segs").list.len().max()
     depth = depth if isinstance(depth, int) else 0
-    for i in range(1, depth):
+    # from the second segment on: the root's children are the site's sections (and every
+    # scanner's /wp-login.php …), never one parameter
+    for i in range(2, depth):
         parts = current.with_columns(
             pl.col("segs").list.slice(0, i).list.join("/").alias("_parent"),
             pl.col("segs").list.get(i, null_on_oob=True).alias("_seg"),
@@ -280,13 +330,25 @@ def _collapse(templates: pl.Series, max_children: int, names: ParamNames) -> pl.
     return current.sort("_p").select(pl.col("segs").list.join("/")).to_series()
 
 
+_STATIC_ASSET = re.compile(r"^/_next/static/|/[^/]*\.[A-Za-z0-9]{1,8}$")
+
+
 def _by_manifest(paths: pl.Series, pairs: list[tuple[str, str]]) -> pl.Series:
-    """The manifest route of each path, null where none matches."""
-    compiled = [(re.compile(rx), route) for rx, route in pairs]
+    """The manifest route of each path, null where none matches.
+
+    Build files (``/_next/static/…``) and paths with a file extension are not pages:
+    only the data routes (``/_next/data/….json``) may take them — an optional
+    catch-all page (``/[[...slug]]``) would otherwise swallow every file.
+    """
+    data = [(re.compile(rx), route) for rx, route in pairs if route.startswith("/_next/data/")]
+    pages = [(re.compile(rx), route) for rx, route in pairs if not route.startswith("/_next/data/")]
     out: list[str | None] = []
     for p in paths.to_list():
         hit = None
-        for rx, route in compiled:
+        candidates = (
+            data if p.startswith("/_next/data/") else [] if _STATIC_ASSET.search(p) else pages
+        )
+        for rx, route in candidates:
             if rx.match(p):
                 hit = route
                 break

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import warnings
 from pathlib import Path
 
 import polars as pl
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
 
-from perflab.api import REQUESTS, read_apache_log, read_json_log, read_nginx_log
+import perflab.api.read as read_module
+from perflab.api import REQUESTS, _nginx, read_apache_log, read_json_log, read_nginx_log
 from perflab.api.read import COMBINED, MAIN
 from perflab.errors import InputError, ParameterError
 from tests.warned import no_warning, one_warning
@@ -315,3 +318,266 @@ def test_json_bad_line(tmp_path: Path) -> None:
     assert exc.value.line == 3 and "a.jsonl" in str(exc.value)
     df, msg = one_warning(read_json_log, p, errors="skip")
     assert df["status"].to_list() == [200, 404] and "skipped 2" in msg
+
+
+# --------------------------------------------------------------------------- scanner
+#
+# Big blocks are read by the compiled scanner, small ones (and the lines it cannot vouch
+# for) by the format's regex: both must give the same frame, the same bad lines and the
+# same warnings, whatever the lines hold.
+
+QUOTED = (
+    '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
+    '"$http_referer" "$http_user_agent" $request_time "$upstream_response_time" '
+    '"$upstream_cache_status"'
+)
+
+
+def _read_both(
+    path: Path, fmt: str, errors: str = "skip", block: int | None = None
+) -> tuple[tuple[object, list[str]], tuple[object, list[str]]]:
+    """(frame or error, warnings) by the scanner, then by the regex alone."""
+
+    def run() -> tuple[object, list[str]]:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                out: object = read_nginx_log(path, fmt, errors=errors)  # type: ignore[arg-type]
+            except InputError as exc:
+                out = str(exc)
+        return out, [str(w.message) for w in caught]
+
+    results = []
+    for fast in (True, False):
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(_nginx, "FAST_MIN_BYTES", 0 if fast else 1 << 62)
+            if block is not None:
+                mp.setattr(read_module, "_BLOCK", block)
+            results.append(run())
+    return results[0], results[1]
+
+
+def _same(path: Path, fmt: str, errors: str = "skip", block: int | None = None) -> object:
+    (fast, fast_warned), (slow, slow_warned) = _read_both(path, fmt, errors, block)
+    if isinstance(fast, pl.DataFrame) and isinstance(slow, pl.DataFrame):
+        assert_frame_equal(fast, slow, check_exact=True)
+    else:
+        assert fast == slow
+    assert fast_warned == slow_warned
+    return fast
+
+
+def _mostly(usual: st.SearchStrategy[str], odd: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    """19 values in 20 from ``usual``, the rest ``odd`` (lines are mostly clean)."""
+    return st.integers(0, 19).flatmap(lambda k: odd if k == 0 else usual)
+
+
+_offset = st.integers(-(23 * 60 + 59), 23 * 60 + 59).map(
+    lambda m: f"{'-' if m < 0 else '+'}{abs(m) // 60:02d}{abs(m) % 60:02d}"
+)
+_times = _mostly(
+    st.builds(
+        lambda d, z: d.strftime("%d/%b/%Y:%H:%M:%S ") + z,
+        st.datetimes(dt.datetime(1000, 1, 1), dt.datetime(2999, 12, 31)),
+        _offset,
+    ),
+    st.sampled_from(
+        [
+            "-",
+            "3/Dec/2026:13:47:26 +0000",
+            "31/Feb/2026:13:47:26 +0000",
+            "29/Feb/2024:23:59:59 -0930",
+            "29/Feb/2023:00:00:00 +0000",
+            "03/dec/2026:13:47:26 +0000",
+            "03/Dec/2026:13:47:60 +0000",
+            "03/Dec/2026:24:00:00 +0000",
+            "03/Dec/2026:13:47:26 +00:00",
+            "03/Dec/2026:13:47:26 +2400",
+            "01/Jan/0999:00:00:00 +0000",
+        ]
+    ),
+)
+_piece = _mostly(st.text("abz09/._~%-=&+é€", max_size=12), st.text('/?\\"x22 \t', max_size=6))
+_requests = _mostly(
+    st.builds(
+        lambda m, p, q, v: f"{m} /{p}{'' if q is None else '?' + q} {v}",
+        st.sampled_from(["GET", "POST", "HEAD", "M-SEARCH", "get", ""]),
+        _piece,
+        st.none() | _piece,
+        _mostly(
+            st.sampled_from(["HTTP/1.1", "HTTP/2.0"]),
+            st.sampled_from(["HTTP/1.1 x", "FTP/1.0", "HTTP/", "HTTP"]),
+        ),
+    ),
+    st.sampled_from(
+        [
+            "-",
+            "GET /",
+            "GET /a b HTTP/1.1",
+            "\\x16\\x03\\x01\\x00\\xA5",
+            "GET  /a HTTP/1.1",
+            " GET /a HTTP/1.1",
+            "GET /a?b?c HTTP/1.1",
+            "GET /caf\\xC3\\xA9?q=\\x22 HTTP/1.1",
+        ]
+    ),
+)
+_ints = _mostly(
+    st.integers(0, 10**18).map(str) | st.just("-"),
+    st.sampled_from(["", "2.5", "abc", "+5", "007", "-5", " 5", "1e3", "9" * 19]),
+)
+_decimal = st.integers(0, 10**8).map(lambda v: f"{v / 1000:.3f}")
+_floats = _mostly(
+    _decimal | st.just("-"),
+    st.floats(0, 1e9, allow_nan=False).map(repr)
+    | st.sampled_from(["", ".5", "5.", "1e-3", "0.0000000000000001", "12345678901234567", "nan"]),
+)
+
+
+def _joined(items: st.SearchStrategy[str], seps: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    return st.builds(
+        lambda i, s: i[0] + "".join(a + b for a, b in zip(s, i[1:], strict=False)),
+        st.lists(items, min_size=1, max_size=9),
+        st.lists(seps, min_size=8, max_size=8),
+    )
+
+
+_lists = _mostly(
+    _floats | _joined(_decimal | st.just("-"), st.sampled_from([", ", " : "])),
+    _joined(_floats | st.sampled_from(["", " ", "x"]), st.sampled_from([", ", " : ", ",", ":"])),
+)
+_words = _mostly(
+    st.text(
+        st.characters(blacklist_categories=("Cs",), blacklist_characters='\n\r"\\'), max_size=20
+    ),
+    st.sampled_from(["-", "Mozilla/5.0 \\x22q\\x22", "caf\\xC3\\xA9", "a\\\\b", "\\", "x\\"]),
+)
+
+
+@st.composite
+def _records(draw: st.DrawFn) -> tuple[str, ...]:
+    """A log line's fields (or, one time in twenty, a line that is not a record)."""
+    if draw(st.integers(0, 19)) == 0:
+        return (draw(st.sampled_from(["", "  ", "\t", "\u00a0", "garbage line", "\ufeffx"])),)
+    return (
+        draw(st.sampled_from(["10.0.0.1", "::1", "-", "h"])),
+        draw(st.sampled_from(["-", "alice", ""])),
+        draw(_times),
+        draw(_requests),
+        draw(_ints),
+        draw(_ints),
+        draw(_words),
+        draw(_words),
+        draw(_floats),
+        draw(_lists),
+        draw(st.sampled_from(["HIT", "-", ""])),
+        draw(st.sampled_from(["", "", "", "\r"])),
+    )
+
+
+def _render(rec: tuple[str, ...], quoted: bool) -> str:
+    """The line, in QUOTED (or, ``quoted`` false, CUSTOM: the last two unquoted)."""
+    if len(rec) == 1:
+        return rec[0]
+    addr, user, time, request, status, size, referer, agent, rt, ups, cache, end = rec
+    tail = f'"{ups}" "{cache}"' if quoted else f"{ups} {cache}"
+    return (
+        f'{addr} - {user} [{time}] "{request}" {status} {size} "{referer}" "{agent}" {rt} '
+        f"{tail}{end}"
+    )
+
+
+def _write(path: Path, records: list[tuple[str, ...]], quoted: bool, latin: bool) -> None:
+    data = "\n".join(_render(r, quoted) for r in records).encode() + b"\n"
+    if latin:  # a header sent as Latin-1: the line is not UTF-8
+        data = data.replace("é".encode(), b"\xe9")
+    path.write_bytes(data)
+
+
+@settings(max_examples=60, deadline=None)
+@given(records=st.lists(_records(), min_size=1, max_size=40), latin=st.booleans())
+def test_scanner_reads_as_the_regex_does(
+    tmp_path_factory: pytest.TempPathFactory, records: list[tuple[str, ...]], latin: bool
+) -> None:
+    p = tmp_path_factory.mktemp("scan") / "a.log"
+    _write(p, records, True, latin)
+    _same(p, QUOTED)
+    _same(p, QUOTED, errors="raise")
+    _write(p, records, False, latin)  # unquoted lists: "a, b : c" items
+    _same(p, CUSTOM)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    records=st.lists(_records(), min_size=1, max_size=60),
+    block=st.integers(64, 4096),
+    end=st.sampled_from(["\n", "", "\r\n"]),
+)
+def test_scanner_across_blocks(
+    tmp_path_factory: pytest.TempPathFactory,
+    records: list[tuple[str, ...]],
+    block: int,
+    end: str,
+) -> None:
+    p = tmp_path_factory.mktemp("blocks") / "a.log"
+    text = "\ufeff" + end.join(_render(r, True) for r in records) + end
+    p.write_bytes(text.encode())
+    _same(p, QUOTED, block=block)
+    _same(p, QUOTED, errors="raise", block=block)
+
+
+@pytest.mark.parametrize(
+    "fmt",
+    [
+        COMBINED,
+        MAIN,
+        QUOTED,
+        CUSTOM,
+        '$remote_addr $request_time $request_time "$request" $status',  # repeated variable
+        '[$time_iso8601] $msec $request_method $request_uri $status "$http_host"',
+        "$status $body_bytes_sent $request_time $upstream_response_time",  # ends with a list
+        "$status $body_bytes_sent $remote_addr",  # the last field takes the rest
+        'log_format j escape=none \'"$request" $status "$http_user_agent"\';',
+    ],
+)
+def test_scanner_formats(tmp_path: Path, fmt: str) -> None:
+    lines = [
+        '10.0.0.1 - - [03/Dec/2026:13:47:26 +0000] "GET /a?b=1 HTTP/1.1" 200 5 "-" "curl/8"',
+        '::1 - bob [03/Dec/2026:13:47:27 -0500] "POST /x\\x22y HTTP/2.0" 201 - "r" "a\\\\b" '
+        "0.012 0.004, 0.006 : 0.002 HIT",
+        '[2026-12-03T13:47:26+00:00] 1764769646.123 GET /z?q 404 "example.com"',
+        '"GET /a HTTP/1.1" 200 "UA \\x22quoted\\x22"',
+        "200 512 0.250 0.100, 0.150",
+        "200 512 1.2.3.4 and more",
+        '1.2.3.4 0.5 0.5 "GET / HTTP/1.0" 301',
+        "",
+        "garbage",
+    ]
+    p = tmp_path / "a.log"
+    p.write_text("\n".join(lines * 3) + "\n")
+    _same(p, fmt)
+
+
+def test_scanner_on_the_real_sample() -> None:
+    fmt = (SAMPLE / "log_format.txt").read_text()
+    df = _same(SAMPLE / "access.log.gz", fmt, errors="raise", block=20_000)
+    assert isinstance(df, pl.DataFrame) and df.height == 3000
+    assert _nginx.scanner(_nginx.compile_format(*_nginx.parse_nginx_format(fmt))) is not None
+
+
+def test_scanner_big_log_is_one_frame_in_order(tmp_path: Path) -> None:
+    line = (
+        '10.0.0.1 - - [03/Dec/2026:13:47:{s:02d} +0000] "GET /p/{i}?x HTTP/1.1" 200 {i} '
+        '"-" "ua" 0.0{j} "0.001, 0.00{j}" "HIT"\n'
+    )
+    body = "".join(line.format(s=i % 60, i=i, j=i % 10) for i in range(30_000))
+    body += (
+        'bad line\n10.0.0.1 - - [03/Dec/2026:13:47:26 +0000] "\\x16\\x03" 400 0 "-" "-" - "-" "-"\n'
+    )
+    p = tmp_path / "big.log"
+    p.write_text(body * 2)
+    df, msg = one_warning(read_nginx_log, p, QUOTED, errors="skip")
+    assert df.height == 60_002 and "skipped 2" in msg and "line 30001" in msg
+    assert df["bytes"].to_list()[:3] == [0, 1, 2] and df["method"][30_000] is None
+    assert df["upstream_ms"][7] == pytest.approx(8.0)
+    _same(p, QUOTED, block=1 << 20)

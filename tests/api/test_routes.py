@@ -40,7 +40,10 @@ UUID = "550e8400-e29b-41d4-a716-446655440000"
             "/_next/static/chunks/pages/_app-{hash}.js",
         ),
         ("/static/css/main.073c9b0a.chunk.css", "/static/css/main.{hash}.chunk.css"),
+        ("/_next/static/css/81fdb500a6eaf0d5.css", "/_next/static/css/{hash}.css"),
         ("/favicon.ico", "/favicon.ico"),
+        ("/manifest.json", "/manifest.json"),
+        ("/sitemap-index.xml", "/sitemap-index.xml"),
         ("/jquery-3.7.1.min.js", "/jquery-3.7.1.min.js"),
     ],
 )
@@ -127,7 +130,10 @@ MANIFEST = {
         },
     ],
     "dataRoutes": [
-        {"page": "/products/[slug]", "regex": "^/_next/data/([^/]+?)/products/([^/]+?)\\.json$"},
+        {  # next build writes dataRouteRegex here, not regex
+            "page": "/products/[slug]",
+            "dataRouteRegex": "^/_next/data/([^/]+?)/products/([^/]+?)\\.json$",
+        },
     ],
     "rewrites": [],
 }
@@ -177,3 +183,55 @@ def test_a_bad_manifest_is_a_clear_error(tmp_path) -> None:
         template_routes(pl.DataFrame({"path": ["/a"]}), other)
     with pytest.raises(InputError, match="no such file"):
         template_routes(pl.DataFrame({"path": ["/a"]}), tmp_path / "missing.json")
+
+
+def test_scanners_at_the_root_do_not_swallow_the_sections() -> None:
+    noise = [f"/scan{i}.php" for i in range(80)] + [f"/probe-{i}" for i in range(80)]
+    df = pl.DataFrame({"path": ["/api/users/1", "/static/app.js", "/about", *noise]})
+    got = template_routes(df)["route"].to_list()
+    assert got[:3] == ["/api/users/{id}", "/static/app.js", "/about"]
+
+
+def test_file_names_that_are_slugs_keep_their_extension() -> None:
+    df = pl.DataFrame(
+        {"path": ["/images/green-water-bottle-9.webp", "/images/blue-shoe-42.webp", "/logo.png"]}
+    )
+    assert template_routes(df)["route"].to_list() == ["/images/{id}.webp"] * 2 + ["/logo.png"]
+
+
+def test_a_catch_all_page_does_not_swallow_files_and_data_routes() -> None:
+    manifest = {
+        "dynamicRoutes": [
+            {
+                "page": "/[[...slug]]",
+                "regex": "^(?:/(.+?))?(?:/)?$",
+                "namedRegex": "^(?:/(?<nxtPslug>.+?))?(?:/)?$",
+            },
+        ],
+        "dataRoutes": [
+            {"page": "/[[...slug]]", "dataRouteRegex": "^/_next/data/([^/]+?)/(.+?)\\.json$"},
+        ],
+    }
+    df = pl.DataFrame(
+        {
+            "path": [
+                "/shoes/red",
+                "/_next/static/chunks/main-3f9a1c2e7b6d5a4c.js",
+                "/favicon.ico",
+                "/_next/data/b1/shoes/red.json",
+            ]
+        }
+    )
+    got = template_routes(df, manifest)["route"].to_list()
+    assert got == [
+        "/{slug*}",
+        "/_next/static/chunks/main-{hash}.js",
+        "/favicon.ico",
+        "/_next/data/{build}/{slug*}.json",
+    ]
+    # a JavaScript named group in a regex is read too; a broken regex is an InputError
+    js = {"dynamicRoutes": [{"page": "/p/[id]", "regex": "^/p/(?<id>[^/]+?)(?:/)?$"}]}
+    assert template_routes(pl.DataFrame({"path": ["/p/x"]}), js)["route"][0] == "/p/{id}"
+    bad = {"dynamicRoutes": [{"page": "/p/[id]", "regex": "^/p/([^/]+?$"}]}
+    with pytest.raises(InputError, match="bad regex"):
+        template_routes(pl.DataFrame({"path": ["/p/x"]}), bad)

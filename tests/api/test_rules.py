@@ -139,3 +139,32 @@ def test_only_and_empty() -> None:
     df = _frame(status=[503] * 10 + [200] * 90, duration_ms=[900.0] * 100)
     assert _rules(df, only=["api.server-errors"]) == ["api.server-errors"]
     assert findings(df.head(0)).height == 0
+
+
+def test_logs_without_times_or_statuses_do_not_break_the_rules() -> None:
+    import pandas as pd
+
+    from perflab.api import read_apache_log
+
+    # Apache's combined log has no request time: every latency is null
+    apache = findings(read_apache_log(SAMPLE / "access_combined.log.gz"))
+    assert "api.server-errors" in apache["rule"].to_list()
+    # pandas makes a status column with a gap a float column
+    gap = pd.DataFrame(
+        {
+            "method": ["GET"] * 3,
+            "path": ["/a/1", "/a/2", "/a/3"],
+            "status": [200, 500, None],
+            "duration_ms": [1.0, 2.0, 3.0],
+        }
+    )
+    assert findings(gap).height == 0
+    # a HAR frame without page titles
+    calls = _frame(14, page=["p1"] * 14, resource_type=["xhr"] * 14, query=[None] * 14)
+    assert findings(calls).filter(pl.col("rule") == "api.chatty-page")["subject"][0] == "page p1"
+
+
+def test_oversized_json_counts_only_the_bytes_over_the_bar() -> None:
+    sizes = [50_000] * 90 + [300_000] * 10
+    out = findings(_frame(bytes=sizes)).filter(pl.col("rule") == "api.oversized-json")
+    assert out["impact"][0] == pytest.approx(10 * 200_000)

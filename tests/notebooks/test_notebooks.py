@@ -218,3 +218,83 @@ def test_caching_report_tells_the_planted_story(sample_run: Path):
     assert "caching.undersized" in html
     assert "L2 (Redis)" in html and "zipf-scan.oracleGeneral.zst" in html
     assert "vegaEmbed(" in html
+
+
+API = ROOT / "data" / "sample" / "api"
+
+
+def test_api_report_tells_the_planted_story(sample_run: Path):
+    manifest = json.loads((sample_run / "manifest.json").read_text())
+    (entry,) = [n for n in manifest["notebooks"] if n["name"] == "api"]
+    figures = {f["name"]: f for f in entry["figures"]}
+    import perflab.api as api
+
+    log = api.read_nginx_log(API / "day.log.gz", (API / "log_format.txt").read_text())
+    p95 = log["duration_ms"].drop_nulls().quantile(0.95)
+    assert figures["p95_ms"]["value"] == pytest.approx(p95)
+    assert figures["slow_routes"]["value"] == 1  # /api/search
+    html = (sample_run / entry["html"]).read_text()
+    # the five planted problems of the day log, and the HAR's chatty page
+    for rule in (
+        "api.slow-server-response",
+        "api.server-errors",
+        "api.uncompressed-text",
+        "api.oversized-json",
+        "api.payload-growth",
+        "api.chatty-page",
+    ):
+        assert rule in html, rule
+    # routes come from the Next.js manifest: a slug route, not a slug per product
+    assert "/products/{slug}" in html and "/api/users/{id}/orders" in html
+    assert "vegaEmbed(" in html
+
+
+def test_cdn_report_tells_the_planted_story(sample_run: Path):
+    manifest = json.loads((sample_run / "manifest.json").read_text())
+    (entry,) = [n for n in manifest["notebooks"] if n["name"] == "cdn"]
+    figures = {f["name"]: f for f in entry["figures"]}
+    assert 0 < figures["hit_ratio_pct"]["value"] < 100
+    assert figures["hit_ratio_pct"]["better"] == "higher"
+    html = (sample_run / entry["html"]).read_text()
+    # the purge at 14:00 on CloudFront, the 60 s images, the page's header problems
+    assert "cdn.hit-ratio-drop" in html and "cloudfront from 2026-11-30 14:" in html
+    assert "cdn.low-hit-ratio" in html and "/images/" in html
+    assert "cdn.cookie-on-cacheable" in html and "cdn.hashed-not-immutable" in html
+    # the configuration is there to copy, escaped
+    assert "add_header Cache-Control" in html and "CachePolicyConfig" in html
+    assert "immutable" in html
+
+
+def test_a_script_in_a_logged_url_is_escaped_in_the_api_report(tmp_path: Path):
+    log = tmp_path / "access.log"
+    fmt = tmp_path / "format.txt"
+    fmt.write_text(
+        'log_format t \'$remote_addr [$time_local] "$request" $status '
+        "$body_bytes_sent $request_time';"
+    )
+    lines = [
+        f'10.0.0.1 [30/Nov/2026:10:{i % 60:02d}:00 +0000] "GET /search/<script>alert(1)</script>'
+        f'?q=<img src=x onerror=alert(2)> HTTP/1.1" 200 {100 + i} 0.0{i % 10}{i % 7}'
+        for i in range(40)
+    ]
+    log.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "reports"
+    proc = perflab(
+        "run",
+        "--only",
+        "api",
+        "--out",
+        str(out),
+        "-p",
+        f"api.log_path={log}",
+        "-p",
+        f"api.log_format_path={fmt}",
+        "-p",
+        "api.har_path=null",
+        "-p",
+        "api.manifest_path=null",
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    html = (out / "latest" / "api.html").read_text()
+    assert "<script>alert(1)" not in html and "onerror=alert(2)>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
