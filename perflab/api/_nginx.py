@@ -670,13 +670,14 @@ _MONTHS = np.frombuffer(b"JanFebMarAprMayJunJulAugSepOctNovDec", dtype=np.uint8)
 _MASKS = np.array([(1 << (8 * k)) - 1 for k in range(9)], dtype=np.uint64)  # k low bytes
 _SPLIT_STOPS = np.zeros(256, np.uint8)
 _SPLIT_STOPS[[32, 63, 92]] = 1
+_LISTED = 1  # ops[t, 2] of a field: an unquoted list
 
 
 @dataclass(frozen=True)
 class Scanner:
     """A :class:`LogFormat` as a program for :func:`scan_block`."""
 
-    ops: np.ndarray  # per token: op, literal offset, literal length (list: 1), kind, index
+    ops: np.ndarray  # per token: op, literal offset, literal length (field: list?), kind, index
     lits: np.ndarray  # the literals' bytes
     stops: np.ndarray  # per token: 256 flags, the bytes its field stops at
     names: tuple[str, ...]  # the variables stored, in order
@@ -703,7 +704,8 @@ def scanner(fmt: LogFormat) -> Scanner | None:
     """The scanner program of a format; None when only the regex can read it.
 
     Two fields side by side (the regex's lazy ``[^ ]*?``), a field ended by a
-    non-ASCII character and literals holding a line break stay with the regex.
+    backslash or a non-ASCII character, and literals holding a line break stay with
+    the regex.
     """
     ops: list[tuple[int, int, int, int, int]] = []
     stops: list[list[int]] = []
@@ -722,13 +724,14 @@ def scanner(fmt: LogFormat) -> Scanner | None:
             lits += b
             continue
         nxt = fmt.tokens[i + 1] if i + 1 < len(fmt.tokens) else ""
-        if isinstance(nxt, Field) or (nxt and ord(nxt[0]) >= 128):
+        if isinstance(nxt, Field) or (nxt and (ord(nxt[0]) >= 128 or nxt[0] == "\\")):
             return None
         op = _REST if not nxt else _QUOTED if nxt[0] == '"' else _UNTIL
         if nxt:
             stop.append(ord(nxt[0]))
-        listed = op == _UNTIL and t.name in LISTS and nxt[0] in " ,:"
-        if listed:  # "a, b : c" unquoted: items [^c,]* joined by ", " or " : "
+        mode = 0
+        if op == _UNTIL and t.name in LISTS and nxt[0] in " ,:":
+            mode = _LISTED  # "a, b : c" unquoted: items [^c,]* joined by ", " or " : "
             stop.append(ord(","))
         kind, index = _AS_NOTHING, 0
         if t.name not in names:  # a repeated variable keeps its first field
@@ -738,7 +741,7 @@ def scanner(fmt: LogFormat) -> Scanner | None:
             counts[row] += 1
             names.append(t.name)
             kinds.append(kind)
-        ops.append((op, 0, int(listed), kind, index))
+        ops.append((op, 0, mode, kind, index))
         stops.append(stop)
     flags = np.zeros((len(ops), 256), np.uint8)
     for i, stop in enumerate(stops):
@@ -1156,19 +1159,21 @@ def _scan(
                     continue
                 s = p
                 slash = False
+                mode = ops[t, 2]
                 while True:
                     if op == _QUOTED:
                         p = _quoted_stop(buf, w8, p)
                     else:
                         while flags[t, buf[p]] == 0:
                             p += 1
-                    if ops[t, 2] and buf[p] == 44 and buf[p + 1] == 32:  # list: ", " item
+                    c = buf[p]
+                    if mode == _LISTED and c == 44 and buf[p + 1] == 32:  # list: ", " item
                         p += 2
                         continue
-                    if ops[t, 2] and buf[p] == 32 and buf[p + 1] == 58 and buf[p + 2] == 32:
+                    if mode == _LISTED and c == 32 and buf[p + 1] == 58 and buf[p + 2] == 32:
                         p += 3  # list: " : " item (greedy; a line it fails is slow)
                         continue
-                    if buf[p] != 92:
+                    if c != 92:
                         break
                     slash = True  # (?:[^"\\]|\\.)* steps over the escaped byte
                     if op != _QUOTED:
@@ -1287,21 +1292,21 @@ def scan_block(sc: Scanner, body: memoryview) -> Scanned | None:
     words = max((buf.size - 15) // 8 + 1, 0)
     w8 = as_strided(np.frombuffer(body, np.uint64, count=buf.size // 8), (8, words), (1, 8))
     n_text, n_int, n_float = sc.counts
-    starts = np.empty(n, np.int64)
-    ends = np.empty(n, np.int64)
-    rows = np.empty(n, np.int64)
-    slashes = np.zeros(n_text, np.int64)
-    texts = np.empty((n_text, 2 * n), np.uint64)
-    tvalid = np.empty((n_text, n), np.bool_)
-    ints = np.empty((n_int, n), np.int64)
-    ivalid = np.empty((n_int, n), np.bool_)
-    floats = np.empty((n_float, n), np.float64)
-    fvalid = np.empty((n_float, n), np.bool_)
-    times = np.empty(n if _AS_TIME in sc.kinds else 0, np.int64)
     m = n if _AS_REQUEST in sc.kinds else 0
+    # what the columns are made of (new memory), then what only this call uses (reused:
+    # in a VM a first touch of fresh memory costs as much as the scan of a line)
+    texts = np.empty((n_text, 2 * n), np.uint64)
+    ints = np.empty((n_int, n), np.int64)
+    floats = np.empty((n_float, n), np.float64)
+    times = np.empty(n if _AS_TIME in sc.kinds else 0, np.int64)
     request = np.empty((4, 2 * m), np.uint64)
-    rvalid = np.empty((4, m), np.bool_)
-    rbound = np.empty((2, m), np.int64)
+    starts, ends, rows = _scratch("lines", (3, n), np.int64)
+    tvalid = _scratch("tvalid", (n_text, n), np.bool_)
+    ivalid = _scratch("ivalid", (n_int, n), np.bool_)
+    fvalid = _scratch("fvalid", (n_float, n), np.bool_)
+    rvalid = _scratch("rvalid", (4, m), np.bool_)
+    rbound = _scratch("rbound", (2, m), np.int64)
+    slashes = np.zeros(n_text, np.int64)
     fast, slow = _scan(buf, w8, not high, sc.escape == "none", sc.ops, sc.lits,
                        sc.stops, starts, ends, rows, slashes, texts, tvalid, ints, ivalid,
                        floats, fvalid, times, request, rvalid, rbound)  # fmt: skip
@@ -1339,10 +1344,23 @@ def scan_block(sc: Scanner, body: memoryview) -> Scanned | None:
         n,
         pl.DataFrame(columns),
         frozenset(ready),
-        rows[:fast],
+        rows[:fast].copy(),
         slow_rows,
         pl.Series("line", lines, pl.String),
     )
+
+
+_SCRATCH = threading.local()
+
+
+def _scratch(name: str, shape: tuple[int, int], dtype: Any) -> np.ndarray:
+    """A reusable array of ``shape`` for this thread (its content is left over)."""
+    size = shape[0] * shape[1] * np.dtype(dtype).itemsize
+    have: np.ndarray | None = getattr(_SCRATCH, name, None)
+    if have is None or have.size < size:
+        have = np.empty(max(size, 1), np.uint8)
+        setattr(_SCRATCH, name, have)
+    return have[:size].view(dtype).reshape(shape)
 
 
 def _line(body: memoryview, a: int, b: int) -> str:
