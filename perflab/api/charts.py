@@ -7,6 +7,8 @@ a compression table), never a file.
 
 from __future__ import annotations
 
+from typing import Any
+
 import altair as alt
 import polars as pl
 
@@ -21,6 +23,34 @@ def _label(df: pl.DataFrame) -> pl.DataFrame:
         pl.concat_str(
             pl.col("method").fill_null("?"), pl.lit(" "), pl.col("route").fill_null("?")
         ).alias("endpoint")
+    )
+
+
+def _dots(
+    df: pl.DataFrame, fields: tuple[str, str, str], axis: str, tooltip: list[Any], title: str
+) -> alt.LayerChart | alt.FacetChart:
+    """One row per endpoint on a log axis: a rule from the first field to the third, a
+    dot at the first (the median), a thick tick at the second, a thin one at the third."""
+    mid, high, top = fields
+    scale = alt.Scale(type="log")
+    y = alt.Y(
+        "endpoint:N", sort=df["endpoint"].to_list(), title=None, axis=alt.Axis(labelLimit=320)
+    )
+    base = alt.Chart(df).encode(y=y, tooltip=tooltip)
+    spread = base.mark_rule(color="#9ca3af").encode(
+        x=alt.X(f"{mid}:Q", scale=scale, title=axis), x2=f"{top}:Q"
+    )
+    thick = base.mark_tick(color=PALETTE[1], thickness=3, size=14).encode(
+        x=alt.X(f"{high}:Q", scale=scale)
+    )
+    thin = base.mark_tick(color="#111827", thickness=1, size=14).encode(
+        x=alt.X(f"{top}:Q", scale=scale)
+    )
+    dot = base.mark_point(filled=True, color=PALETTE[0], size=60).encode(
+        x=alt.X(f"{mid}:Q", scale=scale)
+    )
+    return alt.layer(spread, thick, thin, dot).properties(
+        width=560, height=max(120, 22 * df.height), title=title
     )
 
 
@@ -39,9 +69,6 @@ def route_latency(
     """
     df = _label(as_frame(table).head(n)).filter(pl.col("p50_ms").is_not_null())
     df = df.with_columns(pl.col("p50_ms", "p95_ms", "p99_ms").clip(lower_bound=0.01))
-    order = df["endpoint"].to_list()
-    y = alt.Y("endpoint:N", sort=order, title=None, axis=alt.Axis(labelLimit=320))
-    x_scale = alt.Scale(type="log")
     tooltip = [
         alt.Tooltip("endpoint:N"),
         alt.Tooltip("requests:Q", format=","),
@@ -51,22 +78,7 @@ def route_latency(
         alt.Tooltip("p95_ms:Q", format=",.1f"),
         alt.Tooltip("p99_ms:Q", format=",.1f"),
     ]
-    base = alt.Chart(df).encode(y=y, tooltip=tooltip)
-    spread = base.mark_rule(color="#9ca3af").encode(
-        x=alt.X("p50_ms:Q", scale=x_scale, title="ms (log scale)"), x2="p99_ms:Q"
-    )
-    p95 = base.mark_tick(color=PALETTE[1], thickness=3, size=14).encode(
-        x=alt.X("p95_ms:Q", scale=x_scale)
-    )
-    p99 = base.mark_tick(color="#111827", thickness=1, size=14).encode(
-        x=alt.X("p99_ms:Q", scale=x_scale)
-    )
-    p50 = base.mark_point(filled=True, color=PALETTE[0], size=60).encode(
-        x=alt.X("p50_ms:Q", scale=x_scale)
-    )
-    return alt.layer(spread, p95, p99, p50).properties(
-        width=560, height=max(120, 22 * df.height), title=title
-    )
+    return _dots(df, ("p50_ms", "p95_ms", "p99_ms"), "ms (log scale)", tooltip, title)
 
 
 def route_sizes(
@@ -91,8 +103,6 @@ def route_sizes(
             pl.col("size_p50_bytes", "size_p95_bytes", "size_max_bytes").clip(lower_bound=1)
         )
     )
-    order = df["endpoint"].to_list()
-    scale = alt.Scale(type="log")
     tooltip = [
         alt.Tooltip("endpoint:N"),
         alt.Tooltip("requests:Q", format=","),
@@ -102,26 +112,8 @@ def route_sizes(
         alt.Tooltip("size_max_bytes:Q", title="max bytes", format=","),
         alt.Tooltip("compressed_share:Q", title="compressed", format=".0%"),
     ]
-    base = alt.Chart(df).encode(
-        y=alt.Y("endpoint:N", sort=order, title=None, axis=alt.Axis(labelLimit=320)),
-        tooltip=tooltip,
-    )
-    spread = base.mark_rule(color="#9ca3af").encode(
-        x=alt.X("size_p50_bytes:Q", scale=scale, title="bytes (log scale)"),
-        x2="size_max_bytes:Q",
-    )
-    p95 = base.mark_tick(color=PALETTE[1], thickness=3, size=14).encode(
-        x=alt.X("size_p95_bytes:Q", scale=scale)
-    )
-    top = base.mark_tick(color="#111827", thickness=1, size=14).encode(
-        x=alt.X("size_max_bytes:Q", scale=scale)
-    )
-    p50 = base.mark_point(filled=True, color=PALETTE[0], size=60).encode(
-        x=alt.X("size_p50_bytes:Q", scale=scale)
-    )
-    return alt.layer(spread, p95, top, p50).properties(
-        width=560, height=max(120, 22 * df.height), title=title
-    )
+    fields = ("size_p50_bytes", "size_p95_bytes", "size_max_bytes")
+    return _dots(df, fields, "bytes (log scale)", tooltip, title)
 
 
 def compression_bars(
