@@ -79,6 +79,7 @@ ERRORS: tuple[str | None, ...] = (
 )
 TIMEOUT, REFUSED, RESET, MID, BEFORE, BAD, CONNECT_TIMEOUT = range(1, 8)
 
+_IDEMPOTENT = frozenset((b"GET", b"HEAD", b"OPTIONS", b"TRACE", b"PUT", b"DELETE"))
 _BLOCK = 8192  # arrivals drawn at a time
 _perf = time.perf_counter
 # A request due this soon goes out now: waking the loop for every gap shorter than its
@@ -247,6 +248,7 @@ class _Conn(asyncio.Protocol):
         "state",
         "status",
         "transport",
+        "waited",
     )
 
     def __init__(self, engine: Engine) -> None:
@@ -261,6 +263,9 @@ class _Conn(asyncio.Protocol):
         self.status = 0
         self.close_after = False
         self.extra = False  # bytes after the response: the server spoke out of turn
+        # the connection sat idle before its request (opened before the start, or kept
+        # alive after a response), so the server may have closed it as we wrote
+        self.waited = False
 
     def reset(self) -> None:
         """Ready for the next response."""
@@ -285,6 +290,8 @@ class _Conn(asyncio.Protocol):
                 e.complete(self, self.status, 0)
             elif self.got:
                 e.complete(self, 0, MID)
+            elif self.waited and e.retry(self.i):
+                self.reset()
             else:
                 e.complete(self, 0, RESET if isinstance(exc, ConnectionResetError) else BEFORE)
         e.lost(self)
@@ -427,6 +434,13 @@ class Engine:
         self.idle: list[_Conn] = []
         self.conns: set[_Conn] = set()
         self.backlog: deque[int] = deque()
+        # requests a waiting connection lost before any response byte, to send again
+        # once (closed model; the open model puts them back at the backlog's head)
+        self.retries: deque[int] = deque()
+        self.retried: set[int] = set()
+        self.idempotent = [
+            r.split(b" ", 1)[0] in _IDEMPOTENT for r in spec.requests
+        ]  # RFC 9110 §9.2.2: only these may be sent again automatically
         self.running = False
         self.finished = False  # the test is over: lost connections stay lost
         self._reconnects: set[asyncio.Task[None]] = set()
@@ -504,6 +518,7 @@ class Engine:
             conn.state = _HEAD
             conn.got = conn.left = 0
             conn.extra = conn.close_after = False
+            conn.waited = True
         transport = conn.transport
         if transport is None:
             return
@@ -533,11 +548,37 @@ class Engine:
         if not self.running or conn.transport is None:
             return
         if self.closed:
-            self.user_send(conn)
+            if self.retries:
+                self.send(conn, self.retries.popleft())
+            else:
+                self.user_send(conn)
         elif self.backlog:
             self.send(conn, self.backlog.popleft())
         else:
+            conn.waited = True
             self.idle.append(conn)
+
+    def retry(self, i: int) -> bool:
+        """Queue request ``i`` to be sent again; whether it may be.
+
+        A connection that sat idle can be closed by the server just as the request is
+        written (a keep-alive or header timeout); HTTP clients send such a request again
+        on a new connection if nothing of the response came and the method is
+        idempotent (RFC 9112 §9.3.1), and so does the test, once per request. Its
+        latency still counts from its intended start.
+        """
+        if not self.running or i in self.retried:
+            return False
+        k = i - self.base
+        if not self.idempotent[self.step[k]]:
+            return False
+        self.retried.add(i)
+        self.sent[k] = math.nan
+        if self.closed:
+            self.retries.append(i)
+        else:
+            self.backlog.appendleft(i)
+        return True
 
     def lost(self, conn: _Conn) -> None:
         self.conns.discard(conn)
@@ -809,6 +850,8 @@ class Engine:
             await asyncio.sleep(wait)
         self.running = True
         cpu0 = time.process_time()
+        for c in self.conns:
+            c.waited = True  # opened before the start: it waited for it
         self.idle.extend(c for c in self.conns if c.transport is not None)
         sweeper = asyncio.ensure_future(self.sweep())
         try:
@@ -820,7 +863,7 @@ class Engine:
             # the schedule is over: wait for what is in flight, up to the timeout
             deadline = time.perf_counter() + spec.timeout + 0.1
             while time.perf_counter() < deadline and (
-                self.backlog or any(c.i >= 0 for c in self.conns)
+                self.backlog or self.retries or any(c.i >= 0 for c in self.conns)
             ):
                 await asyncio.sleep(0.005)
             self.running = False
@@ -830,6 +873,9 @@ class Engine:
             while self.backlog:
                 k = self.backlog.popleft() - self.base
                 self.error[k] = TIMEOUT
+            while self.retries:  # no new connection came for them
+                k = self.retries.popleft() - self.base
+                self.error[k] = BEFORE
         except asyncio.CancelledError:  # aborted: no results, but no thread left behind
             self._stop_writer()
             raise

@@ -224,13 +224,15 @@ class RawServer:
 
     ``idle_close`` drops a connection that sends no request within that many seconds
     (nginx's ``client_header_timeout``): the connections a load generator opens before
-    its start. Once a request came, the connection stays (a keep-alive timeout racing
-    with a new request is a real failure, and would make the test depend on timing).
+    its start. Once a request came, the connection stays. ``answers`` makes the server
+    answer that many requests on a connection and drop it at the next one, unanswered:
+    a keep-alive timeout that races with a new request, on every connection.
     """
 
-    def __init__(self, respond, idle_close: float | None = None):
+    def __init__(self, respond, idle_close: float | None = None, answers: int = 0):
         self.respond = respond
         self.idle_close = idle_close
+        self.answers = answers
         self.heads: list[bytes] = []
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -251,6 +253,7 @@ class RawServer:
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         conn.settimeout(self.idle_close or 10)
         buf = b""
+        answered = 0
         with conn:
             while True:
                 try:
@@ -264,6 +267,9 @@ class RawServer:
                 while b"\r\n\r\n" in buf:
                     head, buf = buf.split(b"\r\n\r\n", 1)
                     self.heads.append(head)
+                    if self.answers and answered == self.answers:
+                        return
+                    answered += 1
                     reply, close = self.respond(head)
                     try:
                         if len(reply) < 4096:  # small answers in tiny segments
@@ -327,6 +333,25 @@ def test_connections_the_server_drops_before_the_start_are_reopened():
         server.close()
     assert opened.height == 50 and opened["error"].null_count() == 50
     assert closed.height > 10 and closed["error"].null_count() == closed.height
+
+
+@pytest.mark.parametrize("model", ["open", "closed"])
+def test_a_request_lost_on_a_waiting_connection_is_sent_again_once(model):
+    ok = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+    server = RawServer(lambda _: (ok, False), answers=1)
+    load = {"rate": 100, "connections": 2} if model == "open" else {"users": 2}
+    try:
+        gets = run(server.url, duration=0.3, workers=0, **load)
+        posts = run(
+            server.url, duration=0.3, workers=0, scenario=[Request("/", method="POST")], **load
+        )
+    finally:
+        server.close()
+    # each reused connection drops its second request: a GET goes again on a new one
+    assert gets.height > 10 and gets["error"].null_count() == gets.height
+    # a POST is not idempotent (RFC 9110 §9.2.2): it fails instead of being repeated
+    lost = posts.filter(pl.col("error") == "closed before response").height
+    assert lost > 0 and posts["error"].null_count() + lost == posts.height
 
 
 def test_target_query_and_headers_reach_the_server():
