@@ -18,6 +18,11 @@ library and re-read the rest.
 :func:`drop_bad` drops the rows a mask marks, reporting them through the read's
 ``BadLines`` — describing only the first few, so a million bad rows cost a mask.
 Warnings go through :func:`perflab.errors.warn_input`.
+
+Big line-oriented logs are read in blocks: :func:`read_blocks` cuts the stream into
+blocks of whole lines (views, not copies), :func:`read_lines` gives each as a String
+series with the line number of its first line, and :func:`as_lines` decodes one
+(UTF-8, else Latin-1 per line, as servers copy header bytes into their logs).
 """
 
 from __future__ import annotations
@@ -42,15 +47,19 @@ __all__ = [
     "PathLike",
     "Source",
     "Where",
+    "as_lines",
     "drop_bad",
     "drop_blank_rows",
     "first_line",
+    "leading_boms",
     "line_of",
     "load_csv",
     "load_json",
     "load_ndjson",
     "no_line",
     "parse_numbers",
+    "read_blocks",
+    "read_lines",
     "record_lines",
 ]
 
@@ -648,3 +657,99 @@ def load_ndjson(src: Source) -> tuple[pl.DataFrame, Where]:
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
+
+
+# ---------------------------------------------------------------------------------------
+# lines of a big source, in blocks
+
+
+def read_blocks(src: Source, block: int = 16 << 20) -> Iterator[tuple[memoryview, bool]]:
+    """Blocks of whole lines as bytes (a view of the data read, not a copy), and ``last``.
+
+    ``last`` marks the final block, whose final line had no newline: it holds that
+    line only. Every other block ends with a newline.
+    """
+    tail = b""
+    pending: memoryview | None = None
+    for chunk in src.chunks(block):
+        data = tail + chunk if tail else chunk
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            tail = data
+            continue
+        body, tail = memoryview(data)[: cut + 1], data[cut + 1 :]
+        if pending is not None:
+            yield pending, False
+        pending = body
+    if pending is not None:
+        yield pending, False
+    if tail:
+        yield memoryview(tail), True
+
+
+def read_lines(src: Source, block: int = 16 << 20) -> Iterator[tuple[int, pl.Series, bool]]:
+    """Blocks of whole lines as String series: (line number of the first, lines, last).
+
+    ``last`` marks the final block, whose final line had no newline (a file cut short,
+    or one written without a final newline): the caller decides if it is whole.
+    A line that is not UTF-8 is read as Latin-1: nginx writes header bytes as the
+    client sent them under ``escape=json``/``none`` (HTTP's historical charset).
+    """
+    first = 1
+    for body, last in read_blocks(src, block):
+        lines = as_lines(src, bytes(body), first)
+        yield first, lines, last
+        first += lines.len()
+
+
+def as_lines(src: Source, body: bytes, first: int) -> pl.Series:
+    """The lines of ``body`` (whole lines, from line ``first`` of ``src``) as a String series.
+
+    A byte-order mark at the start of the file is dropped; a line that is not UTF-8 is
+    read as Latin-1 (HTTP's historical charset, which servers copy into their logs).
+    """
+    if first == 1:
+        body = body.removeprefix(b"\xef\xbb\xbf")
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        lines = body.split(b"\n")
+        out = []
+        for ln in lines:
+            try:
+                out.append(ln.decode("utf-8"))
+            except UnicodeDecodeError:
+                out.append(ln.decode("latin-1"))
+        text = "\n".join(out)
+        body = text.encode()
+    try:  # one column, no quoting: polars' CSV reader splits lines fastest
+        return pl.read_csv(
+            io.BytesIO(body),
+            has_header=False,
+            separator="\x01",
+            quote_char=None,
+            schema={"line": pl.String},
+        )["line"].fill_null("")
+    except pl.exceptions.PolarsError:  # a \x01 in a line (escape=none)
+        text = body.decode("utf-8").removesuffix("\n")
+        return pl.Series("line", [text]).str.split("\n").explode().str.strip_suffix("\r")
+
+
+def leading_boms(body: memoryview, start: bool) -> int:
+    """The bytes of byte-order marks :func:`as_lines` drops at the start of a block.
+
+    Its own at the ``start`` of the file, then polars' CSV reader's: one more, at the
+    start of any block, when the first line is UTF-8 (not read as Latin-1) and no
+    ``\\x01`` in the block sends the reader down its slow path.
+    """
+    bom = b"\xef\xbb\xbf"
+    skip = 3 if start and body[:3] == bom else 0
+    if body[skip : skip + 3] == bom:
+        data = bytes(body)
+        try:
+            data[skip : data.find(b"\n")].decode("utf-8")
+        except UnicodeDecodeError:
+            return skip
+        if b"\x01" not in data:
+            skip += 3
+    return skip

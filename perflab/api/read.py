@@ -39,30 +39,32 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from perflab.api import _nginx
+from perflab.api import _scan
 from perflab.api._apache import APACHE_FORMATS, parse_apache_format
 from perflab.api._nginx import (
     LogFormat,
-    Scanned,
-    Scanner,
-    as_lines,
     compile_format,
     explain_mismatch,
-    leading_boms,
     numeric_problem,
     parse_nginx_format,
-    read_blocks,
-    read_lines,
-    scan_block,
-    scanner,
     seconds_list_ms,
-    split_uri,
     to_requests,
 )
+from perflab.api._scan import Scanned, Scanner, scan_block, scanner
 from perflab.api.schema import REQUESTS
 from perflab.errors import ErrorMode, ParameterError
 from perflab.frames import UTC_DATETIME
-from perflab.sources import PathLike, Source, Where, drop_bad
+from perflab.sources import (
+    PathLike,
+    Source,
+    Where,
+    as_lines,
+    drop_bad,
+    leading_boms,
+    read_blocks,
+    read_lines,
+)
+from perflab.urls import split_uri
 
 __all__ = ["COMBINED", "MAIN", "read_apache_log", "read_json_log", "read_nginx_log"]
 
@@ -219,7 +221,7 @@ def _scanned(
     """
 
     def scan(body: memoryview, last: bool, start: bool) -> Scanned | None:
-        if program is None or last or len(body) < _nginx.FAST_MIN_BYTES:
+        if program is None or last or len(body) < _scan.FAST_MIN_BYTES:
             return None
         return scan_block(program, body[leading_boms(body, start) :])
 

@@ -1,7 +1,7 @@
 """CloudFront standard logs (W3C extended format) → CDN_REQUESTS (private).
 
 See :func:`perflab.cdn.read.read_cloudfront` for the mapping. The file is read in
-blocks of whole lines (:func:`perflab.api._nginx.read_blocks`, about 16 MiB each).
+blocks of whole lines (:func:`perflab.sources.read_blocks`, about 16 MiB each).
 Header lines (``#…``) cut a block into runs of data lines; each run is read under the
 ``#Fields`` line in force. A clean run — every line with that many tab-separated
 fields, no blank line, no carriage return — is split by polars' CSV reader in one call;
@@ -18,7 +18,6 @@ from collections.abc import Callable
 
 import polars as pl
 
-from perflab.api._nginx import read_blocks
 from perflab.cdn._common import (
     Checks,
     airport_country,
@@ -33,7 +32,7 @@ from perflab.cdn._common import (
 )
 from perflab.cdn.schema import CDN_REQUESTS
 from perflab.errors import ErrorMode
-from perflab.sources import PathLike, Source
+from perflab.sources import PathLike, Source, read_blocks
 
 __all__ = ["HIT", "MISS", "STANDARD_FIELDS", "read"]
 

@@ -13,7 +13,6 @@ from collections.abc import Callable, Mapping
 
 import polars as pl
 
-from perflab.api._nginx import split_uri
 from perflab.cdn._common import (
     Checks,
     coalesce,
@@ -28,6 +27,7 @@ from perflab.cdn._common import (
 from perflab.cdn.schema import CDN_REQUESTS
 from perflab.errors import ErrorMode, InputError, ParameterError
 from perflab.sources import PathLike, Source, load_ndjson
+from perflab.urls import split_uri
 
 __all__ = [
     "CLOUDFLARE_HIT",

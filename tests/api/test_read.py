@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 import perflab.api.read as read_module
-from perflab.api import REQUESTS, _nginx, read_apache_log, read_json_log, read_nginx_log
+from perflab.api import REQUESTS, _nginx, _scan, read_apache_log, read_json_log, read_nginx_log
 from perflab.api.read import COMBINED, MAIN
 from perflab.errors import InputError, ParameterError
 from tests.warned import no_warning, one_warning
@@ -350,7 +350,7 @@ def _read_both(
     results = []
     for fast in (True, False):
         with pytest.MonkeyPatch.context() as mp:
-            mp.setattr(_nginx, "FAST_MIN_BYTES", 0 if fast else 1 << 62)
+            mp.setattr(_scan, "FAST_MIN_BYTES", 0 if fast else 1 << 62)
             if block is not None:
                 mp.setattr(read_module, "_BLOCK", block)
             results.append(run())
@@ -562,7 +562,7 @@ def test_scanner_on_the_real_sample() -> None:
     fmt = (SAMPLE / "log_format.txt").read_text()
     df = _same(SAMPLE / "access.log.gz", fmt, errors="raise", block=20_000)
     assert isinstance(df, pl.DataFrame) and df.height == 3000
-    assert _nginx.scanner(_nginx.compile_format(*_nginx.parse_nginx_format(fmt))) is not None
+    assert _scan.scanner(_nginx.compile_format(*_nginx.parse_nginx_format(fmt))) is not None
 
 
 def test_scanner_big_log_is_one_frame_in_order(tmp_path: Path) -> None:
