@@ -16,7 +16,11 @@ from perflab.api.schema import REQUESTS
 from perflab.lazy import exports as _exports
 
 if TYPE_CHECKING:
-    from perflab.api.compression import compression_savings, compression_summary
+    from perflab.api.compression import (
+        compression_candidates,
+        compression_savings,
+        compression_summary,
+    )
     from perflab.api.har import read_har, read_har_pages
     from perflab.api.read import COMBINED, MAIN, read_apache_log, read_json_log, read_nginx_log
     from perflab.api.route_table import ENDPOINTS, endpoints
@@ -29,6 +33,7 @@ _HOME = {
     "MAIN": "read",
     "ENDPOINTS": "route_table",
     "compression_savings": "compression",
+    "compression_candidates": "compression",
     "compression_summary": "compression",
     "endpoints": "route_table",
     "findings": "rules",
@@ -47,6 +52,7 @@ __all__ = [
     "ENDPOINTS",
     "MAIN",
     "REQUESTS",
+    "compression_candidates",
     "compression_savings",
     "compression_summary",
     "endpoints",

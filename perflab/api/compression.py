@@ -138,7 +138,7 @@ import polars as pl
 import zstandard
 
 from perflab.api.schema import REQUESTS
-from perflab.errors import ParameterError
+from perflab.errors import ParameterError, SchemaError
 from perflab.frames import FrameLike, Schema, as_frame
 
 __all__ = [
@@ -147,6 +147,7 @@ __all__ = [
     "MIME_RATIOS",
     "STATIC_LEVELS",
     "SUMMARY",
+    "compression_candidates",
     "compression_savings",
     "compression_summary",
 ]
@@ -501,6 +502,53 @@ def compression_summary(savings: FrameLike) -> pl.DataFrame:
         .sort(["saving_bytes", "content_type"], descending=[True, False], nulls_last=True)
     )
     return SUMMARY.validate(table.select(SUMMARY.names))
+
+
+def compression_candidates(savings: FrameLike) -> pl.DataFrame:
+    """The compressible responses of :func:`compression_savings`, each URL once.
+
+    A page load or a day of logs fetches the same URL many times; a fix is made once
+    per URL and encoding, so the list keeps the first response of each ``host``,
+    ``path``, ``query`` and ``content_encoding`` (the columns present), drops what is
+    already compressed or not compressible, and puts the biggest saving first.
+
+    Parameters
+    ----------
+    savings : frame-like
+        The output of :func:`compression_savings` (at least ``path``, ``compressible``
+        and ``saving_bytes``).
+
+    Returns
+    -------
+    polars.DataFrame
+        The rows of ``savings`` (all its columns) whose ``compressible`` is true, one
+        per URL and served encoding, sorted by ``saving_bytes`` descending (unknown
+        savings last), then by path.
+
+    Examples
+    --------
+    >>> rows = pl.DataFrame({
+    ...     "path": ["/a.json", "/a.json", "/b.png", "/c.css"],
+    ...     "content_type": ["application/json", "application/json", "image/png", "text/css"],
+    ...     "content_bytes": [50_000, 50_000, 8_000, 3_000],
+    ...     "bytes": [50_000, 50_000, 8_000, 3_000]})
+    >>> compression_candidates(compression_savings(rows))["path"].to_list()
+    ['/a.json', '/c.css']
+    """
+    df = as_frame(savings)
+    missing = {"path", "compressible", "saving_bytes"} - set(df.columns)
+    if missing:
+        raise SchemaError(
+            "savings",
+            missing=sorted(missing),
+            detail="compression_candidates takes the output of compression_savings",
+        )
+    keys = [c for c in ("host", "path", "query", "content_encoding") if c in df.columns]
+    return (
+        df.filter(pl.col("compressible").fill_null(False))
+        .unique(subset=keys, keep="first", maintain_order=True)
+        .sort(["saving_bytes", "path"], descending=[True, False], nulls_last=True)
+    )
 
 
 def _check_encodings(encodings: Sequence[str]) -> list[str]:

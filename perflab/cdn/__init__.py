@@ -20,7 +20,7 @@ from perflab.cdn.schema import CDN_REQUESTS, PROVIDERS
 from perflab.lazy import exports as _exports
 
 if TYPE_CHECKING:
-    from perflab.cdn.audit import audit_cache_headers, header_summary
+    from perflab.cdn.audit import audit_by_route, audit_cache_headers, header_summary
     from perflab.cdn.headers import asset_class, cache_directives, parse_cache_control
     from perflab.cdn.offload import add_prefix, compare_providers, hit_ratio
     from perflab.cdn.policy import CachePolicy, cache_policy, recommended_policies
@@ -32,6 +32,7 @@ _HOME = {
     "CachePolicy": "policy",
     "add_prefix": "offload",
     "asset_class": "headers",
+    "audit_by_route": "audit",
     "audit_cache_headers": "audit",
     "cache_directives": "headers",
     "cache_findings": "rules",
@@ -54,6 +55,7 @@ __all__ = [
     "CachePolicy",
     "add_prefix",
     "asset_class",
+    "audit_by_route",
     "audit_cache_headers",
     "cache_directives",
     "cache_findings",

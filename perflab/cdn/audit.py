@@ -96,6 +96,7 @@ __all__ = [
     "LIGHTHOUSE_MIN_TTL_S",
     "PROBLEMS",
     "SUMMARY",
+    "audit_by_route",
     "audit_cache_headers",
     "expected_hit_ratio",
     "header_summary",
@@ -699,3 +700,49 @@ def header_summary(df: FrameLike) -> pl.DataFrame:
     order = {c: i for i, c in enumerate(ASSET_CLASSES)}
     out = out.sort(pl.col("asset_class").replace_strict(order, default=len(order)))
     return SUMMARY.conform(out).select(SUMMARY.names)
+
+
+def audit_by_route(audit: FrameLike, *, route: str = "route") -> pl.DataFrame:
+    """One row per route and problem: the paths of a route share their headers.
+
+    ``/api/items/1`` … ``/api/items/8`` are answered by one handler, so one fix; the
+    audit lists each path. Template the paths first (``perflab.api.template_routes``
+    adds a ``route`` column), then this keeps each route's first row per problem, in
+    the audit's order, and counts the paths it stands for.
+
+    Parameters
+    ----------
+    audit : frame-like
+        The output of :func:`audit_cache_headers` with a route column.
+    route : str, default "route"
+        The column that names the route.
+
+    Returns
+    -------
+    polars.DataFrame
+        The audit's columns and ``paths`` (how many rows of the audit share the route
+        and problem), one row per route and problem.
+
+    Raises
+    ------
+    SchemaError
+        When ``route`` or ``problem`` is not a column.
+
+    Examples
+    --------
+    >>> audit = pl.DataFrame({"path": ["/i/1", "/i/2", "/"], "route": ["/i/{id}"] * 2 + ["/"],
+    ...                       "problem": ["no-cache-control"] * 3})
+    >>> audit_by_route(audit).select("route", "paths").rows()
+    [('/i/{id}', 2), ('/', 1)]
+    """
+    df = as_frame(audit)
+    missing = {route, "problem"} - set(df.columns)
+    if missing:
+        raise SchemaError(
+            "audit",
+            missing=sorted(missing),
+            detail="template the audit's paths first: perflab.api.template_routes(audit)",
+        )
+    return df.with_columns(pl.len().over(route, "problem").alias("paths")).unique(
+        subset=[route, "problem"], keep="first", maintain_order=True
+    )

@@ -25,10 +25,11 @@ from perflab.api.compression import (
     STATIC_LEVELS,
     SUMMARY,
     _encoder,
+    compression_candidates,
     compression_savings,
     compression_summary,
 )
-from perflab.errors import ParameterError
+from perflab.errors import ParameterError, SchemaError
 from tests.warned import no_warning
 
 SAMPLES = Path(__file__).parents[2] / "data" / "sample" / "api"
@@ -457,3 +458,24 @@ def test_summary_adds_up_per_content_type(shop: pl.DataFrame) -> None:
     assert (png["compressible"], png["saving_bytes"]) == (0, 0)
     nothing = table.filter(pl.col("content_type").is_null()).row(0, named=True)
     assert nothing["served_bytes"] is None
+
+
+def test_candidates_list_each_compressible_url_once_biggest_saving_first(
+    shop: pl.DataFrame,
+) -> None:
+    savings = shop
+    out = compression_candidates(savings)
+    keys = ["host", "path", "query", "content_encoding"]
+    assert out.height == out.unique(subset=keys).height  # each URL once
+    assert out["compressible"].all()
+    # every compressible URL of the page is there, none that is not
+    want = savings.filter(pl.col("compressible").fill_null(False)).select(keys).unique()
+    assert sorted(out.select(keys).rows(), key=str) == sorted(want.rows(), key=str)
+    saving = out["saving_bytes"].drop_nulls().to_list()
+    assert saving == sorted(saving, reverse=True) and saving[0] > 0
+    assert out.columns == savings.columns
+
+
+def test_candidates_need_the_savings_columns() -> None:
+    with pytest.raises(SchemaError, match="compressible"):
+        compression_candidates(pl.DataFrame({"path": ["/a"]}))

@@ -12,12 +12,13 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from perflab.api import read_har, read_nginx_log
+from perflab.api import read_har, read_nginx_log, template_routes
 from perflab.cdn.audit import (
     AUDIT,
     LIGHTHOUSE_MIN_TTL_S,
     PROBLEMS,
     SUMMARY,
+    audit_by_route,
     audit_cache_headers,
     header_summary,
 )
@@ -300,3 +301,20 @@ def test_header_summary_per_class() -> None:
     assert summary.get_column("asset_class").to_list() == [
         "hashed", "static", "image", "font", "html", "api", "other"
     ]  # fmt: skip
+
+
+def test_audit_by_route_folds_the_paths_of_a_route() -> None:
+    # /api/items/1 … /api/items/8 on the recorded page share one handler and one fix
+    audit = template_routes(audit_cache_headers(read_har(SAMPLE / "shop.har")))
+    folded = audit_by_route(audit)
+    assert folded.height == audit.select("route", "problem").unique().height
+    assert folded["paths"].sum() == audit.height  # every audited path is counted once
+    items = folded.filter(pl.col("route").str.contains("{id}", literal=True))
+    assert items.height and (items["paths"] > 1).all()
+    assert folded.columns == [*audit.columns, "paths"]
+
+
+def test_audit_by_route_asks_for_routes() -> None:
+    audit = audit_cache_headers(read_har(SAMPLE / "shop.har"))
+    with pytest.raises(SchemaError, match="template_routes"):
+        audit_by_route(audit)
