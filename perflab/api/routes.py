@@ -49,12 +49,14 @@ null path (a malformed request line) has a null route.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import polars as pl
 
 from perflab.errors import InputError, ParameterError
@@ -256,9 +258,9 @@ def _brace(page: str) -> str:
     return re.sub(r"\[([^\]]+)\]", r"{\1}", page)
 
 
-def _classify(paths: pl.Series, names: ParamNames) -> pl.Series:
-    """Template distinct paths by segment shape (one list expression over all segments)."""
-    seg = pl.element()
+def _segment_kinds(segments: pl.Series, names: ParamNames, hashed: dict[str, str]) -> pl.Series:
+    """Each segment's template: its parameter, its file name with ``{hash}``, or itself."""
+    seg = pl.col("s")
     digit = seg.str.contains(_HAS_DIGIT)
     letter = seg.str.contains(_HAS_LETTER)
     kinds = dict(_KINDS)
@@ -280,14 +282,207 @@ def _classify(paths: pl.Series, names: ParamNames) -> pl.Series:
         .then(pl.lit("token"))
     )
     name = pl.lit("{id}") if names == "id" else pl.concat_str(pl.lit("{"), kind, pl.lit("}"))
-    # file names with a build hash: few paths have a dotted last segment; Python for those
-    last = paths.str.extract(r"/([^/]*\.[A-Za-z0-9]{1,8})$").drop_nulls().unique()
-    hashed = {s: h for s in last.to_list() if (h := _hashed_name(s, names)) is not None}
     literal = seg
     if hashed:
         literal = seg.replace_strict(hashed, default=seg, return_dtype=pl.String)
-    out = pl.when(kind.is_not_null()).then(name).otherwise(literal)
-    return paths.str.split("/").list.eval(out).list.join("/")
+    out = pl.when(kind.is_not_null()).then(name).otherwise(literal).alias("s")
+    # integers (most distinct segments of a day: its ids) are named at once; the whole
+    # chain runs on the others only, integers among them no more
+    frame = segments.to_frame("s")
+    integer = frame.select(seg.str.contains(kinds["int"])).to_series()
+    others = (~integer).arg_true()
+    if others.len() == frame.height:
+        return frame.select(out).to_series()
+    named = pl.select(pl.repeat(_param("int", names), frame.height, dtype=pl.String)).to_series()
+    return named.scatter(others, frame[others].select(out).to_series())
+
+
+def _classify(paths: pl.Series, names: ParamNames) -> pl.Series:
+    """Template distinct paths by segment shape.
+
+    The paths are split at ``/`` and their distinct segments found in one pass over
+    the bytes; each distinct segment is classified once (a day's paths repeat their
+    segments: ``api``, ``v1``, the ids of the busy users …), and the paths are joined
+    again from their segments' templates.
+    """
+    split, join = _kernels()
+    offsets, data = _buffers(paths)
+    codes, lengths, seg_offsets, seg_data = split(offsets, data, _SLASH)
+    segments = _strings(seg_offsets, seg_data)
+    # file names with a build hash, wherever they sit (as template_path does, so a path's
+    # route never depends on the other paths): few segments have an extension; Python
+    dotted = segments.filter(segments.str.contains(r"\.[A-Za-z0-9]{1,8}$"))
+    hashed = {s: h for s in dotted.to_list() if (h := _hashed_name(s, names)) is not None}
+    offsets, data = _buffers(_segment_kinds(segments, names, hashed))
+    return _strings(*join(offsets, data, codes, lengths, _SLASH)).alias(paths.name)
+
+
+_SLASH = ord("/")
+
+
+def _buffers(strings: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """The Arrow offsets (int64) and bytes (uint8) of a string Series without nulls."""
+    import pyarrow as pa
+
+    arrow = strings.to_arrow()
+    if arrow.type != pa.large_string():
+        arrow = arrow.cast(pa.large_string())
+    _, offsets, data = arrow.buffers()
+    start = arrow.offset
+    return (
+        np.frombuffer(offsets, np.int64)[start : start + len(arrow) + 1],
+        np.empty(0, np.uint8) if data is None else np.frombuffer(data, np.uint8),
+    )
+
+
+def _strings(offsets: np.ndarray, data: np.ndarray) -> pl.Series:
+    """A string Series from Arrow offsets and (UTF-8) bytes."""
+    import pyarrow as pa
+
+    n = len(offsets) - 1
+    return pl.Series(pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data)))
+
+
+def _split_segments(offsets: Any, data: Any, sep: int) -> Any:  # pragma: no cover - numba
+    """Split strings at ``sep`` and number their distinct segments (exact, first seen first).
+
+    Returns each segment's code (in string order), each string's count of segments,
+    and the distinct segments as Arrow offsets and bytes. As ``str.split``: ``""`` is
+    one empty segment, ``"/a/"`` three. One open-addressing table, its slots of
+    (hash, code, start, length) side by side (one cache line a probe); bytes are
+    compared where the hashes agree.
+    """
+    n = offsets.shape[0] - 1
+    total = n
+    for i in range(offsets[0], offsets[n]):
+        if data[i] == sep:
+            total += 1
+    codes = np.empty(total, np.int64)
+    lengths = np.empty(n, np.int64)
+    size = 1024
+    while size < 2 * min(total, 1 << 16):
+        size <<= 1
+    table = np.full((size, 4), -1, np.int64)
+    distinct = 0
+    k = 0
+    for i in range(n):
+        a = offsets[i]
+        end = offsets[i + 1]
+        count = 0
+        while True:
+            b = a
+            h = np.uint64(14695981039346656037)  # FNV-1a
+            while b < end and data[b] != sep:
+                h = (h ^ np.uint64(data[b])) * np.uint64(1099511628211)
+                b += 1
+            length = b - a
+            h ^= h >> np.uint64(33)  # murmur3's finaliser: FNV's low bits mix poorly
+            h *= np.uint64(0xFF51AFD7ED558CCD)
+            h ^= h >> np.uint64(33)
+            key = np.int64(h >> np.uint64(1))
+            mask = size - 1
+            slot = key & mask
+            while True:
+                u = table[slot, 1]
+                if u < 0:
+                    if 2 * (distinct + 1) > size:  # grow: move the slots to a table twice as big
+                        old = table
+                        size *= 2
+                        mask = size - 1
+                        table = np.full((size, 4), -1, np.int64)
+                        for r in range(old.shape[0]):
+                            if old[r, 1] >= 0:
+                                t = old[r, 0] & mask
+                                while table[t, 1] >= 0:
+                                    t = (t + 1) & mask
+                                table[t, :] = old[r, :]
+                        slot = key & mask
+                        continue
+                    table[slot, 0] = key
+                    table[slot, 1] = distinct
+                    table[slot, 2] = a
+                    table[slot, 3] = length
+                    u = distinct
+                    distinct += 1
+                    break
+                if table[slot, 0] == key and table[slot, 3] == length:
+                    x = table[slot, 2]
+                    m = 0
+                    while m < length and data[x + m] == data[a + m]:
+                        m += 1
+                    if m == length:
+                        break
+                slot = (slot + 1) & mask
+            codes[k] = u
+            k += 1
+            count += 1
+            if b >= end:
+                break
+            a = b + 1
+        lengths[i] = count
+    starts = np.empty(distinct, np.int64)
+    sizes = np.empty(distinct, np.int64)
+    for r in range(size):
+        u = table[r, 1]
+        if u >= 0:
+            starts[u] = table[r, 2]
+            sizes[u] = table[r, 3]
+    seg_offsets = np.empty(distinct + 1, np.int64)
+    seg_offsets[0] = 0
+    for v in range(distinct):
+        seg_offsets[v + 1] = seg_offsets[v] + sizes[v]
+    seg_data = np.empty(seg_offsets[distinct], np.uint8)
+    for v in range(distinct):
+        x = starts[v]
+        y = seg_offsets[v]
+        for m in range(sizes[v]):
+            seg_data[y + m] = data[x + m]
+    return codes, lengths, seg_offsets, seg_data
+
+
+def _join_segments(
+    offsets: Any, data: Any, codes: Any, lengths: Any, sep: int
+) -> Any:  # pragma: no cover - numba
+    """Join ``lengths[i]`` segments (``codes`` into the strings of ``offsets``/``data``)
+    with ``sep`` for each ``i``: the Arrow offsets and bytes of the joined strings."""
+    n = lengths.shape[0]
+    out_offsets = np.empty(n + 1, np.int64)
+    out_offsets[0] = 0
+    total = 0
+    j = 0
+    for i in range(n):
+        k = lengths[i]
+        for m in range(k):
+            c = codes[j + m]
+            total += offsets[c + 1] - offsets[c]
+        if k > 1:
+            total += k - 1
+        j += k
+        out_offsets[i + 1] = total
+    out = np.empty(total, np.uint8)
+    j = 0
+    p = 0
+    for i in range(n):
+        k = lengths[i]
+        for m in range(k):
+            if m:
+                out[p] = sep
+                p += 1
+            c = codes[j + m]
+            for x in range(offsets[c], offsets[c + 1]):
+                out[p] = data[x]
+                p += 1
+        j += k
+    return out_offsets, out
+
+
+@functools.cache
+def _kernels() -> tuple[Any, Any]:
+    """:func:`_split_segments` and :func:`_join_segments` compiled (cached on disk)."""
+    import numba
+
+    jit = numba.njit(cache=True, nogil=True)
+    return jit(_split_segments), jit(_join_segments)
 
 
 def _collapse(templates: pl.Series, max_children: int, names: ParamNames) -> pl.Series:

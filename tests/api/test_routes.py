@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import polars as pl
 import pytest
 
 from perflab.api import template_path, template_routes
+from perflab.api.samples import day_log
 from perflab.errors import InputError, ParameterError, SchemaError
 
 UUID = "550e8400-e29b-41d4-a716-446655440000"
@@ -96,6 +98,68 @@ def test_many_rows_same_answer_as_one_by_one() -> None:
     ]
     out = template_routes(pl.DataFrame({"path": paths}), max_children=0)
     assert out["route"].to_list() == [template_path(p) for p in paths]
+
+
+EDGE_PATHS = [
+    "",
+    "/",
+    "//",
+    "/a//b/",
+    "users/123",  # no leading slash
+    "/users/123/",
+    f"/orders/{UUID}",
+    f"/orders/{UUID.upper()}/items/7",
+    "/reports/2026-12-03",
+    "/reports/2026-12-3",
+    "/commits/5f2b9c1e8d7a",
+    "/objects/507f1f77bcf86cd799439011",
+    "/hex/abcdefabcdefabcdef",  # 16+ hex letters, no digit
+    "/hex/abcdefab",  # 8 hex letters: a word, not a hash
+    "/cafe/beef/bad1/0",
+    "/products/blue-running-shoe-42",
+    "/blog/how-we-cut-p99-latency",
+    "/blog/how-we-cut-it",
+    "/blog/two-words",
+    "/keys/sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+    "/keys/abcdefghijklmnopqrstuvwxyz",  # 20+ letters, no digit: no token
+    "/keys/12345678901234567890_",
+    "/api/v2/user-settings",
+    "/static/app.3f9a1c2e.js",
+    "/static/app.3f9a1c2e.js/source",  # a hashed file name that is not the last segment
+    "/assets/index-BkU3xT9_.js",
+    "/_next/static/chunks/pages/_app-3f9a1c2e7b6d5a4c.js",
+    "/static/css/main.073c9b0a.chunk.css",
+    "/_next/static/css/81fdb500a6eaf0d5.css",
+    "/images/blue-shoe-42.webp",
+    "/images/2026-12-03.png",
+    "/invoice-12345678.pdf",
+    "/favicon.ico",
+    "/jquery-3.7.1.min.js",
+    "/caf%C3%A9/d%C3%A9j%C3%A0-vu-2",
+    "/café/déjà-vu-2/日本/١٢٣",
+    "/a b/c%20d/123",
+]
+
+
+def test_every_path_is_templated_as_template_path_does() -> None:
+    """The vectorised templating (distinct segments classified once, joined back) gives
+    each path what the one-path reference function gives, on a day of the sample shop
+    and on the edge cases, whatever the order, repeats and company of the paths."""
+    log = day_log(lines=5_000)
+    found = re.findall(rb'"[A-Z]+ (\S+) HTTP/[0-9.]+"', log)
+    shop = sorted({p.split(b"?")[0].decode() for p in found})
+    assert len(shop) > 500
+    paths = [*shop, *EDGE_PATHS]
+    rng = np.random.default_rng(5)
+    rows = [paths[i] for i in rng.integers(0, len(paths), 3 * len(paths))] + paths
+    frame = pl.DataFrame({"path": rows})
+    for names in ("id", "kind"):
+        got = template_routes(frame, max_children=0, names=names)["route"].to_list()
+        assert got == [template_path(p, names=names) for p in rows], names
+    # one path alone, as a whole frame of them
+    for path in EDGE_PATHS:
+        alone = template_routes(pl.DataFrame({"path": [path]}), max_children=0)
+        assert alone["route"][0] == template_path(path), path
 
 
 def test_empty_frame_and_missing_column() -> None:
