@@ -75,6 +75,18 @@ _HEAD = 4096
 _BLANK_PROBE = 1 << 20
 
 
+def _whole_lines(parts: list[bytes]) -> bytes:
+    """Join ``parts`` up to their last newline, leaving what follows it in ``parts``."""
+    for k in range(len(parts) - 1, -1, -1):
+        cut = parts[k].rfind(b"\n") + 1
+        if cut:
+            last = parts[k]
+            piece = b"".join([*parts[:k], memoryview(last)[:cut]])
+            parts[: k + 1] = [last[cut:]] if cut < len(last) else []
+            return piece
+    return b""
+
+
 def _salvage(stream: Any, raw: bytes, step: int = 512) -> bytes:
     """What ``stream`` decodes of ``raw`` before the corrupt block, fed a little at a time."""
     out = bytearray()
@@ -214,54 +226,61 @@ class Source:
             for start in range(0, len(self._data), size):
                 yield self._data[start : start + size]
             return
-        # zlib directly, not GzipFile: on a cut or corrupt stream GzipFile drops what
-        # its failing read had already decoded; a decompressobj hands every byte over
-        lines = 0
-        pending = bytearray()
-        problem = None
+        step = max(size // 4, 1 << 16)  # compressed bytes per read
+        parts: list[bytes] = []  # decoded, not yet handed over
+        held = 0  # their bytes
+        problem: list[str] = []
+        for out in self._inflate(step, problem):
+            if out is None:  # between reads: hand over whole lines
+                if held >= size and (piece := _whole_lines(parts)):
+                    held -= len(piece)
+                    yield piece
+                continue
+            parts.append(out)
+            held += len(out)
+        if not problem:
+            if parts:
+                yield b"".join(parts)
+            return
+        whole = _whole_lines(parts)
+        if whole:
+            yield whole
+        # the line the data stops in: counted again (only for a bad stream), so that
+        # good chunks need no count
+        line = sum(out.count(b"\n") for out in self._inflate(step, []) if out) + 1
+        then = "; the lines before it are read" if self.bad.mode == "skip" else ""
+        hint = "" if then else " (errors='skip' reads the lines before it)"
+        self.bad.add(line, f"{problem[0]}{then}{hint}")
+
+    def _inflate(self, step: int, problem: list[str]) -> Iterator[bytes | None]:
+        """The gzip file's decoded pieces, None after each read of ``step`` bytes.
+
+        zlib directly, not GzipFile: on a cut or corrupt stream GzipFile drops what its
+        failing read had already decoded; a decompressobj hands every byte over. A bad
+        stream ends the pieces after what decodes before it, its reason in ``problem``.
+        """
         with open(self.path, "rb") as fh:
             inflate: Any = zlib.decompressobj(wbits=31)
             started = False  # the current member has had input and not ended
-            while True:
-                raw = fh.read(max(size // 4, 1 << 16))
-                if not raw:
-                    break
+            while raw := fh.read(step):
                 while raw:  # several gzip members may follow each other
                     started = True
                     before = inflate.copy()
                     try:
-                        pending += inflate.decompress(raw)
+                        out = inflate.decompress(raw)
                     except zlib.error as exc:
-                        problem = f"gzip data is corrupt ({exc})"
-                        pending += _salvage(before, raw)
-                        break
+                        problem.append(f"gzip data is corrupt ({exc})")
+                        yield _salvage(before, raw)
+                        return
+                    yield out
                     raw = b""
                     if inflate.eof:
                         raw = inflate.unused_data
                         inflate = zlib.decompressobj(wbits=31)
                         started = False
-                if problem is not None:
-                    break
-                if len(pending) >= size:
-                    cut = pending.rfind(b"\n") + 1
-                    if cut:
-                        piece = bytes(pending[:cut])
-                        del pending[:cut]
-                        lines += piece.count(b"\n")
-                        yield piece
-            if problem is None and started:
-                problem = "gzip data cut short: the file is truncated"
-        if problem is None:
-            if pending:
-                yield bytes(pending)
-            return
-        whole = bytes(pending[: pending.rfind(b"\n") + 1])
-        if whole:
-            yield whole
-        line = lines + whole.count(b"\n") + 1
-        then = "; the lines before it are read" if self.bad.mode == "skip" else ""
-        hint = "" if then else " (errors='skip' reads the lines before it)"
-        self.bad.add(line, f"{problem}{then}{hint}")
+                yield None
+            if started:
+                problem.append("gzip data cut short: the file is truncated")
 
     def handle(self) -> Path | IO[bytes]:
         """What polars' readers take: the path, or the gunzipped bytes without a BOM."""

@@ -12,9 +12,14 @@ fields are then converted column by column (:func:`_convert`).
 
 from __future__ import annotations
 
-import io
+import contextlib
+import queue
 import re
-from collections.abc import Callable
+import threading
+from bisect import bisect_right
+from collections.abc import Callable, Iterator
+from itertools import accumulate
+from typing import Any
 
 import polars as pl
 
@@ -31,7 +36,7 @@ from perflab.cdn._common import (
     to_int,
 )
 from perflab.cdn.schema import CDN_REQUESTS
-from perflab.errors import ErrorMode
+from perflab.errors import ErrorMode, InputError
 from perflab.sources import PathLike, Source, read_blocks
 
 __all__ = ["HIT", "MISS", "STANDARD_FIELDS", "read"]
@@ -134,25 +139,17 @@ def read(path: PathLike, errors: ErrorMode) -> pl.DataFrame:
     src = Source(path, errors)
     seg = _Segment()
     frames: list[pl.DataFrame] = []
+    run = _Run(src, frames)
     saw_header = False
     first = 1
-    for view, last in read_blocks(src):
-        data = bytes(view)
+    for data, last in _blocks(src, run.flush):
         if first == 1:
             data = data.removeprefix(b"\xef\xbb\xbf")
         start = 0  # byte offset of the current run of data lines
         line = first  # its first line
-        while True:  # the header lines ("#…") of the block, in order
-            if start == 0 and data.startswith(b"#"):
-                head_at = 0
-            else:
-                k = data.find(b"\n#", max(start - 1, 0))
-                if k < 0:
-                    break
-                head_at = k + 1
+        while (head_at := _header_at(data, start)) >= 0:  # the header lines, in order
             if head_at > start:
-                frames.append(_lines(src, data[start:head_at], line, seg, cut=False))
-                line += data.count(b"\n", start, head_at)
+                line = _lines(src, data[start:head_at], line, seg, False, run)
             end = data.find(b"\n", head_at)
             end = len(data) if end < 0 else end + 1
             header = data[head_at:end].decode("utf-8", "replace").strip()
@@ -163,48 +160,178 @@ def read(path: PathLike, errors: ErrorMode) -> pl.DataFrame:
             line += 1
             start = end
         if start < len(data):
-            frames.append(_lines(src, data[start:], line, seg, cut=last))
-        first += data.count(b"\n")
+            line = _lines(src, data[start:] if start else data, line, seg, last, run)
+        first = line
+    run.flush()
     frames = [f for f in frames if f.height]
     if not frames and saw_header and not src.bad.count:
         return CDN_REQUESTS.empty()  # headers only: an hour without requests
     return finish(frames, src, "no request line (is this a CloudFront standard log?)")
 
 
-def _lines(src: Source, data: bytes, first: int, seg: _Segment, cut: bool) -> pl.DataFrame:
+def _header_at(data: bytes, start: int) -> int:
+    """The offset of the first header line (``#…``) at or after ``start`` (a line start), or -1.
+
+    ``#`` is rare in a log (CloudFront percent-encodes it), so it is looked for alone
+    (``memchr``) before lines starting with it are.
+    """
+    k = data.find(b"#", start)
+    if k <= start or data[k - 1] == 10:  # none, or at a line start
+        return k
+    k = data.find(b"\n#", k)
+    return k + 1 if k >= 0 else -1
+
+
+def _blocks(src: Source, flush: Callable[[], None]) -> Iterator[tuple[bytes, bool]]:
+    """:func:`~perflab.sources.read_blocks` as bytes, read ahead in a thread, in order.
+
+    The next block is read (gunzipped, copied out) while this one is parsed: zlib,
+    file reads and polars let go of the GIL. The thread reads through a :class:`Source`
+    of its own. Its bad lines (a gzip stream found cut short or corrupt, reported when
+    the blocks run out: after the blocks before the last, before the last) are handed
+    over where they were found, after ``flush`` converted the runs of lines held back by
+    :class:`_Run`, so bad lines come in the order they always did.
+    """
+    reader = Source(src.name, src.bad.mode)
+    ahead: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(item: tuple[str, Any]) -> None:
+        while not stop.is_set():
+            try:
+                ahead.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def produce() -> None:
+        bad = reader.bad
+        try:
+            blocks = read_blocks(reader)
+            while not stop.is_set():
+                count, shown = bad.count, len(bad.examples)
+                item = next(blocks, None)
+                if bad.count != count:  # skip mode: the stream's end, reported
+                    put(("bad", (bad.examples[shown:], bad.count - count)))
+                if item is None:
+                    break
+                view, last = item  # bytes for polars: a copy, unless the view is whole
+                whole = isinstance(view.obj, bytes) and view.nbytes == len(view.obj)
+                put(("block", (view.obj if whole else bytes(view), last)))
+            put(("end", None))
+        except BaseException as exc:  # raise mode's InputError, or an OSError
+            put(("error", exc))
+
+    thread = threading.Thread(target=produce, name="cloudfront-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = ahead.get()
+            if kind == "block":
+                yield value
+            elif kind == "bad":
+                flush()
+                added, count = value
+                for ln, why in added:
+                    src.bad.add(ln, why)
+                src.bad.more(count - len(added))
+            elif kind == "error":
+                if isinstance(value, InputError):
+                    flush()
+                raise value
+            else:
+                return
+    finally:
+        stop.set()
+        while thread.is_alive():
+            with contextlib.suppress(queue.Empty):
+                ahead.get(timeout=0.05)
+        thread.join()
+
+
+class _Run:
+    """Clean runs of lines under the same ``#Fields`` line, split but not yet converted.
+
+    Consecutive runs (the hourly files of a day, the blocks of a big hour) are converted
+    together (:func:`_convert` has a fixed cost per call), up to ``_RUN_ROWS`` lines.
+    """
+
+    def __init__(self, src: Source, frames: list[pl.DataFrame]) -> None:
+        self.src = src
+        self.frames = frames
+        self.fields: list[str] | None = None
+        self.raws: list[pl.DataFrame] = []
+        self.firsts: list[int] = []
+        self.rows = 0
+
+    def add(self, fields: list[str], raw: pl.DataFrame, first: int) -> None:
+        if self.raws and (fields != self.fields or self.rows >= _RUN_ROWS):
+            self.flush()
+        self.fields = fields
+        self.raws.append(raw)
+        self.firsts.append(first)
+        self.rows += raw.height
+
+    def flush(self) -> None:
+        """Convert the runs held back (their bad lines reported)."""
+        if not self.raws:
+            return
+        raws, firsts = self.raws, self.firsts
+        self.raws, self.firsts, self.rows = [], [], 0
+        raw = pl.concat(raws) if len(raws) > 1 else raws[0]
+        starts = list(accumulate((r.height for r in raws[:-1]), initial=0))
+
+        def where(i: int) -> int:
+            k = bisect_right(starts, i) - 1
+            return firsts[k] + i - starts[k]
+
+        self.frames.append(_checked(self.src, raw, where))
+
+
+_RUN_ROWS = 250_000
+
+
+def _lines(src: Source, data: bytes, first: int, seg: _Segment, cut: bool, run: _Run) -> int:
     """Data lines (bytes, no header among them) under the ``#Fields`` in force.
 
-    Clean lines — every one with the field count of the ``#Fields`` line, no blank line,
-    no carriage return — are split by polars' CSV reader in one go. Anything else goes
-    line by line through :func:`_segment`, which names the lines that are wrong.
+    Returns the line after them. Clean lines — every one with the field count of the
+    ``#Fields`` line, no blank line, no carriage return — are split by polars' CSV
+    reader in one go ("-" read as null, but in the last column) and handed to ``run``.
+    Anything else goes line by line through :func:`_segment`, which names the lines
+    that are wrong.
     """
     fields = seg.fields
-    if fields and b"\r" not in data:
-        rows = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    if fields and b"\r" not in data and data[:1] != b"\n" and not data.endswith(b"\n\n"):
+        names = _unique(fields)
         try:
             raw = pl.read_csv(
-                io.BytesIO(data),
+                data,
                 separator="\t",
                 has_header=False,
                 quote_char=None,
-                schema=dict.fromkeys(_unique(fields), pl.String),
+                schema=dict.fromkeys(names, pl.String),
+                null_values={c: "-" for c in names[:-1]} or None,
+                empty_string_is_null=False,
             )
         except pl.exceptions.PolarsError:  # a line with too many fields, or not UTF-8
             raw = None
-        # a short line (or a blank one) leaves its last fields null: CloudFront writes
-        # "-", never an empty field, so a null anywhere means "not clean"
-        if raw is not None and raw.height == rows and raw.null_count().sum_horizontal()[0] == 0:
-            raw = raw.with_columns(
-                pl.when(pl.col(c) == "-").then(None).otherwise(pl.col(c)).alias(c)
-                for c in raw.columns
-            )
-            return _checked(src, raw, lambda i: first + i)
+        # a short line (or a blank one) leaves its last fields empty: CloudFront writes
+        # "-", never an empty field, so an empty last field means "not clean" (an empty
+        # field before it is read as the line-by-line path reads it: "")
+        if raw is not None:
+            tail = raw[names[-1]]
+            if not (tail.is_null().any() or (tail == "").any()):
+                raw = raw.with_columns(tail.set(tail == "-", None))
+                run.add(fields, raw, first)
+                return first + raw.height
+    run.flush()
     text = data.decode("utf-8", "replace")
     lines = pl.Series("line", text.removesuffix("\n").split("\n"), dtype=pl.String)
     lines = lines.str.strip_suffix("\r")
     numbers = pl.int_range(first, first + lines.len(), eager=True, dtype=pl.Int64)
     keep = lines.str.strip_chars().str.len_bytes() > 0
-    return _segment(src, lines.filter(keep), numbers.filter(keep), seg, cut)
+    run.frames.append(_segment(src, lines.filter(keep), numbers.filter(keep), seg, cut))
+    return first + lines.len()
 
 
 def _unique(fields: list[str]) -> list[str]:
