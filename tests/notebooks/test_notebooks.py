@@ -298,3 +298,17 @@ def test_a_script_in_a_logged_url_is_escaped_in_the_api_report(tmp_path: Path):
     html = (out / "latest" / "api.html").read_text()
     assert "<script>alert(1)" not in html and "onerror=alert(2)>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_memory_report_tells_the_leak_apart(sample_run: Path):
+    manifest = json.loads((sample_run / "manifest.json").read_text())
+    (entry,) = [n for n in manifest["notebooks"] if n["name"] == "memory"]
+    figures = {f["name"]: f for f in entry["figures"]}
+    # the leaking Node.js process: rss, heap_total and heap_used; nothing of the steady one
+    assert figures["leaking_series"]["value"] == 3
+    assert figures["max_floor_growth_mb_per_hour"]["value"] > 1000
+    html = (sample_run / entry["html"]).read_text()
+    assert "memory.leak" in html and "source=leak" in html and "source=steady" not in html
+    # the live section sampled the kernel and found the workload's allocation site
+    assert "This kernel while the workload ran" in html and "ipykernel" in html
+    assert "vegaEmbed(" in html
