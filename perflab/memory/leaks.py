@@ -82,7 +82,11 @@ MAJOR_GC: tuple[str, ...] = ("mark-compact", "mark-compact (reduce)", "gen2")
 """Kinds of collection after which the heap is at its floor (V8 full GCs, CPython gen2)."""
 
 # Series that are not a process's bytes: counts, and the whole machine's memory.
-_NOT_PROCESS_BYTES = frozenset({"open_files", "threads", "system_available", "system_used"})
+# not judged by default: counts, the machine's memory, and address space (``vms``: a
+# reservation, not memory used) and ``swap`` (where memory went, not how much is used)
+_NOT_PROCESS_BYTES = frozenset(
+    {"open_files", "threads", "system_available", "system_used", "vms", "swap"}
+)
 _MB = 1e6
 
 TROUGHS = Schema(
@@ -196,6 +200,7 @@ def troughs(
     *,
     gc_events: FrameLike | None = None,
     window: int | str | None = None,
+    min_gc_troughs: int = 2,
 ) -> pl.DataFrame:
     """The post-GC troughs of each memory series: the floor its sawtooth returns to.
 
@@ -208,11 +213,14 @@ def troughs(
         :data:`~perflab.memory.schema.GC_EVENTS`. Major collections with a
         ``timestamp`` pick each series' first sample at or after their end; V8's
         ``after_bytes`` of major collections become the ``heap_after_gc`` series. A
-        series that fewer than two major collections fall within falls back to
-        window minima.
+        series that fewer than ``min_gc_troughs`` major collections fall within
+        falls back to window minima.
     window : int or str, optional
         Samples per window (int), or a polars duration (``"5m"``) for the window
         minima. Default: 24 windows per series, at least 3 samples each.
+    min_gc_troughs : int
+        Fewest GC-aligned troughs a series keeps; :func:`leak_check` asks for as
+        many as its verdict needs after the warm-up.
 
     Returns
     -------
@@ -291,7 +299,8 @@ def troughs(
             )
             counts = picked.group_by([*keys, "series"]).len()
             used_gc = picked.join(
-                counts.filter(pl.col("len") >= 2).drop("len"), on=[*keys, "series"]
+                counts.filter(pl.col("len") >= min_gc_troughs).drop("len"),
+                on=[*keys, "series"],
             )
     if df.height:
         rest = df
@@ -538,7 +547,10 @@ def leak_check(
     rule_out = (
         10.0 * min_growth_mb_per_hour if rule_out_mb_per_hour is None else rule_out_mb_per_hour
     )
-    tr = troughs(samples, gc_events=gc_events, window=window)
+    # a series keeps its GC-aligned troughs only when enough remain after the warm-up
+    # for a verdict; otherwise its window minima (a few major collections say little)
+    enough = math.ceil(min_points / (1.0 - warmup))
+    tr = troughs(samples, gc_events=gc_events, window=window, min_gc_troughs=enough)
     keys = _keys(tr)
     if series is not None:
         tr = tr.filter(pl.col("series").is_in(list(series)))

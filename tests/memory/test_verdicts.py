@@ -45,10 +45,12 @@ def test_a_leaking_node_process_is_flagged_and_a_steady_one_is_not(tmp_path: Pat
     for name, (proc, samples, trace) in runs.items():
         assert proc.wait(timeout=60) == 0
         usage = read_memory_usage(samples)
-        verdicts[name] = dict(
-            leak_check(usage, min_span_hours=0).select("series", "verdict").rows()
-        )
         events[name] = read_trace_gc(trace, start=usage["timestamp"].min())
+        verdicts[name] = dict(
+            leak_check(usage, gc_events=events[name], min_span_hours=0)
+            .select("series", "verdict")
+            .rows()
+        )
     assert verdicts["leak"]["heap_used"] == "leak", verdicts["leak"]
     assert verdicts["steady"]["heap_used"] != "leak", verdicts["steady"]
     assert verdicts["steady"]["external"] != "leak"
