@@ -7,7 +7,8 @@ Live: :class:`MemorySampler` samples a process's memory (psutil) in the backgrou
 ``process.memoryUsage()`` samples as JSON lines (:func:`read_memory_usage`), generic
 CSV/Parquet samples (:func:`read_samples`). Analyses: :func:`gc_pauses` (pause
 statistics by kind), :func:`leak_check` (a verdict per series from the trend of the
-post-GC troughs) and :func:`findings`. Frames are declared in :mod:`perflab.memory.schema`.
+post-GC troughs), :func:`heap_trend` (where that trend turns) and :func:`findings`.
+Frames are declared in :mod:`perflab.memory.schema`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from perflab.memory.schema import GC_EVENTS, SAMPLES
 
 if TYPE_CHECKING:
     from perflab.memory.allocations import diff, snapshot, track
-    from perflab.memory.leaks import LEAKS, leak_check, troughs
+    from perflab.memory.leaks import LEAKS, heap_trend, leak_check, mann_kendall, troughs
     from perflab.memory.live import GCTracker, MemorySampler
     from perflab.memory.pauses import PAUSES, gc_pauses
     from perflab.memory.read import read_memory_usage, read_samples, read_trace_gc
@@ -34,7 +35,9 @@ _HOME = {
     "diff": "allocations",
     "findings": "rules",
     "gc_pauses": "pauses",
+    "heap_trend": "leaks",
     "leak_check": "leaks",
+    "mann_kendall": "leaks",
     "read_memory_usage": "read",
     "read_samples": "read",
     "read_trace_gc": "read",
@@ -53,7 +56,9 @@ __all__ = [
     "diff",
     "findings",
     "gc_pauses",
+    "heap_trend",
     "leak_check",
+    "mann_kendall",
     "read_memory_usage",
     "read_samples",
     "read_trace_gc",
