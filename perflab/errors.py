@@ -30,6 +30,7 @@ __all__ = [
     "ParameterError",
     "PerflabError",
     "SchemaError",
+    "positive_int",
     "warn_input",
 ]
 
@@ -202,3 +203,22 @@ class BadLines:
             (f"line {ln}: {why}" if ln is not None else why) for ln, why in self.examples
         )
         warn_input(self.source, f"skipped {self.count} unreadable line(s); first: {first}")
+
+
+def positive_int(name: str, value: object) -> int:
+    """``value`` as an ``int`` when it is a positive integer, else a ``ParameterError``.
+
+    Examples
+    --------
+    >>> positive_int("top", 3)
+    3
+    >>> positive_int("top", 0)
+    Traceback (most recent call last):
+    ...
+    perflab.errors.ParameterError: top must be a positive integer, not 0
+    """
+    import numbers
+
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < 1:
+        raise ParameterError(f"{name} must be a positive integer, not {value!r}")
+    return int(value)

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from perflab.memory.leaks import LEAKS, heap_trend, leak_check, mann_kendall, troughs
     from perflab.memory.live import GCTracker, MemorySampler
     from perflab.memory.pauses import PAUSES, gc_pauses
-    from perflab.memory.read import read_memory_usage, read_samples, read_trace_gc
+    from perflab.memory.read import read_memory_usage, read_node, read_samples, read_trace_gc
     from perflab.memory.rules import findings
 
 # name → the module that defines it, imported on first use.
@@ -39,6 +39,7 @@ _HOME = {
     "leak_check": "leaks",
     "mann_kendall": "leaks",
     "read_memory_usage": "read",
+    "read_node": "read",
     "read_samples": "read",
     "read_trace_gc": "read",
     "snapshot": "allocations",
@@ -60,6 +61,7 @@ __all__ = [
     "leak_check",
     "mann_kendall",
     "read_memory_usage",
+    "read_node",
     "read_samples",
     "read_trace_gc",
     "snapshot",

@@ -14,17 +14,11 @@ from typing import Any, Literal
 
 import polars as pl
 
-from perflab.errors import ParameterError
+from perflab.errors import ParameterError, positive_int
 
 __all__ = ["DIFF_SCHEMA", "Tracking", "diff", "snapshot", "track"]
 
 logger = logging.getLogger(__name__)
-
-
-def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ParameterError(f"{name} must be a positive integer, not {value!r}")
-    return value
 
 
 Key = Literal["lineno", "filename", "traceback"]
@@ -73,7 +67,7 @@ def snapshot(nframes: int = 1) -> tracemalloc.Snapshot:
     >>> diff(a, b).columns[:4]
     ['file', 'line', 'size_bytes', 'size_diff_bytes']
     """
-    nframes = _positive_int("nframes", nframes)
+    nframes = positive_int("nframes", nframes)
     if not tracemalloc.is_tracing():
         tracemalloc.start(nframes)
     elif tracemalloc.get_traceback_limit() < nframes:
@@ -134,7 +128,7 @@ def diff(
     if key not in ("lineno", "filename", "traceback"):
         raise ParameterError(f"key must be 'lineno', 'filename' or 'traceback', not {key!r}")
     if top is not None:
-        top = _positive_int("top", top)
+        top = positive_int("top", top)
     stats = b.filter_traces(_FILTERS).compare_to(a.filter_traces(_FILTERS), key)
     schema: dict[str, Any] = dict(DIFF_SCHEMA)
     if key == "traceback":
@@ -170,7 +164,7 @@ class Tracking:
     """
 
     def __init__(self, nframes: int = 1, *, key: Key | None = None, top: int | None = None) -> None:
-        self.nframes = _positive_int("nframes", nframes)
+        self.nframes = positive_int("nframes", nframes)
         self.key: Key = key if key is not None else "traceback" if nframes > 1 else "lineno"
         self.top = top
         self.before: tracemalloc.Snapshot | None = None

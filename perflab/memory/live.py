@@ -58,7 +58,7 @@ import numpy as np
 import polars as pl
 import psutil
 
-from perflab.errors import ParameterError
+from perflab.errors import ParameterError, positive_int
 from perflab.memory.schema import GC_EVENTS, SAMPLES
 
 __all__ = [
@@ -135,12 +135,6 @@ _FIELD_SERIES = {
     "threads": ("threads",),
     "full": _FULL,
 }
-
-
-def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < 1:
-        raise ParameterError(f"{name} must be a positive integer, not {value!r}")
-    return int(value)
 
 
 def _positive_seconds(name: str, value: object) -> float:
@@ -233,7 +227,7 @@ class MemorySampler:
         self.full_interval = (
             None if full_interval is None else _positive_seconds("full_interval", full_interval)
         )
-        self.max_samples = _positive_int("max_samples", max_samples)
+        self.max_samples = positive_int("max_samples", max_samples)
         self.system = bool(system)
         self.pid = os.getpid() if pid is None else int(pid)
         try:
@@ -552,7 +546,7 @@ class GCTracker:
     """
 
     def __init__(self, max_events: int = 100_000) -> None:
-        self.max_events = _positive_int("max_events", max_events)
+        self.max_events = positive_int("max_events", max_events)
         cap = self.max_events
         self._gen = np.empty(cap, dtype=np.int8)
         self._wall_us = np.empty(cap, dtype=np.int64)

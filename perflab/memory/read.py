@@ -24,6 +24,8 @@ here.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import polars as pl
 
 from perflab.errors import ErrorMode, InputError
@@ -43,7 +45,7 @@ from perflab.sources import (
 )
 from perflab.times import At, check_zone_mix, instant, parse_times
 
-__all__ = ["read_memory_usage", "read_samples", "read_trace_gc"]
+__all__ = ["read_memory_usage", "read_node", "read_samples", "read_trace_gc"]
 
 _TIME_NAMES = ("timestamp", "time", "ts")
 _USAGE = {
@@ -421,3 +423,55 @@ def _present(raw: pl.Series) -> pl.Series:
     if raw.dtype == pl.String:
         return raw.is_not_null() & (raw.str.strip_chars() != "")
     return raw.is_not_null()
+
+
+def read_node(
+    usage_path: PathLike,
+    trace_gc_path: PathLike | None = None,
+    *,
+    source: str | None = None,
+    errors: ErrorMode = "raise",
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """One Node.js process's evidence: its ``memoryUsage()`` samples and ``--trace-gc`` log.
+
+    The trace's clock (milliseconds since the isolate started) is anchored at the
+    first sample, so the collections line up with the samples on one time axis (a
+    little late: the first sample comes after the script's modules loaded).
+
+    Parameters
+    ----------
+    usage_path : path
+        ``process.memoryUsage()`` JSON lines (:func:`read_memory_usage`).
+    trace_gc_path : path, optional
+        The same process's ``--trace-gc`` or ``--trace-gc-nvp`` output
+        (:func:`read_trace_gc`); None: no GC events.
+    source : str, optional
+        The ``source`` column of both frames; default the usage file's name up to its
+        first dot (``leak`` for ``leak.memory.jsonl.gz``).
+    errors : {"raise", "skip"}
+        Passed to both readers.
+
+    Returns
+    -------
+    (polars.DataFrame, polars.DataFrame)
+        :data:`~perflab.memory.schema.SAMPLES` and
+        :data:`~perflab.memory.schema.GC_EVENTS`, each with ``source``.
+
+    Examples
+    --------
+    >>> samples, events = read_node("data/sample/memory/leak.memory.jsonl.gz",
+    ...                             "data/sample/memory/leak.trace-gc.log.gz")
+    >>> samples["source"].unique().to_list(), events["timestamp"].null_count()
+    (['leak'], 0)
+    """
+    from pathlib import Path
+
+    name = source if source is not None else Path(usage_path).name.split(".")[0]
+    tag = pl.lit(name, pl.String).alias("source")
+    samples = read_memory_usage(usage_path, errors=errors).with_columns(tag)
+    if trace_gc_path is None:
+        return samples, GC_EVENTS.empty().with_columns(tag)
+    start = samples["timestamp"].min() if samples.height else None
+    anchor = start if isinstance(start, datetime) else None
+    events = read_trace_gc(trace_gc_path, start=anchor, errors=errors).with_columns(tag)
+    return samples, events

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import gzip
 import warnings
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
 import pytest
 
 from perflab.errors import InputError, InputWarning
-from perflab.memory.read import read_memory_usage, read_samples, read_trace_gc
+from perflab.memory.read import read_memory_usage, read_node, read_samples, read_trace_gc
 from perflab.memory.schema import GC_EVENTS, SAMPLES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -283,3 +283,19 @@ def test_samples_empty_and_no_time(tmp_path: Path) -> None:
     n.write_text("when,rss\n1,2\n")
     with pytest.raises(InputError, match="no time column"):
         read_samples(n)
+
+
+def test_read_node_lines_a_process_up_on_one_clock() -> None:
+    root = Path(__file__).resolve().parents[2] / "data" / "sample" / "memory"
+    usage, trace = root / "leak.memory.jsonl.gz", root / "leak.trace-gc.log.gz"
+    samples, events = read_node(usage, trace)
+    alone = read_trace_gc(trace)
+    assert samples["source"].unique().to_list() == events["source"].unique().to_list() == ["leak"]
+    assert events.height == alone.height and events["timestamp"].null_count() == 0
+    # each collection sits at the first sample's time plus V8's own clock
+    first = samples["timestamp"].min()
+    offset = (events["timestamp"] - first).dt.total_microseconds() / 1e6
+    assert (offset - alone["elapsed_s"]).abs().max() < 1e-3
+    assert events["timestamp"].max() <= samples["timestamp"].max() + timedelta(seconds=5)
+    only, none = read_node(usage, source="api-1")
+    assert only["source"].unique().to_list() == ["api-1"] and none.height == 0
