@@ -5,18 +5,27 @@ these samples were made) writes every byte, V8's ``--trace-gc`` / ``--trace-gc-n
 lines to stdout mixed with the script's own ``console.log`` lines, and the scripts'
 ``process.memoryUsage()`` samples as JSON lines. See ``data/README.md`` (## memory).
 
+Both runs use ``--gc-global``: left alone, V8 runs a Mark-Compact every few seconds
+at this heap size (in a leaking process ever more rarely as its heap grows), a handful
+in a minute, too few to judge the floor it returns to; between two of them the old
+space fills with promoted garbage, leak or not. ``--gc-global`` makes every collection
+a full one, so one minute shows the floors a service watched for hours would.
+
 Usage (from the repository root)::
 
-    .venv/bin/python data/make/memory_real.py [--seconds 25] [--nvp-seconds 3]
+    .venv/bin/python data/make/memory_real.py [--seconds 60] [--nvp-seconds 3]
 
 Writes, gzipped:
 
 ``leak.trace-gc.log.gz`` / ``leak.memory.jsonl.gz``
-    ``node --trace-gc data/make/memory/leak.js`` — a module-level ``Map`` retains
+    ``node --gc-global --trace-gc data/make/memory/leak.js`` — a module-level ``Map`` retains
     every request-like object it handles: the post-GC heap grows steadily.
 ``steady.trace-gc.log.gz`` / ``steady.memory.jsonl.gz``
-    ``node --trace-gc data/make/memory/steady.js`` — the same churn, the cache bounded
+    ``node --gc-global --trace-gc data/make/memory/steady.js`` — the same churn, the cache bounded
     to 2,000 entries.
+``steady.default-gc.trace-gc.log.gz``
+    ``node --trace-gc data/make/memory/steady.js`` for 25 s with V8's own schedule:
+    Scavenges and a few Mark-Compacts, for the reader.
 ``steady.trace-gc-nvp.log.gz``
     ``node --trace-gc-nvp data/make/memory/steady.js`` for ``--nvp-seconds`` (its lines
     are long: a short run keeps the sample small).
@@ -46,8 +55,10 @@ def _gzip(src: Path, dest: Path) -> None:
         shutil.copyfileobj(fh, gz)
 
 
-def capture(script: str, flag: str, seconds: float, log_name: str, jsonl_name: str | None) -> None:
-    """Run ``node <flag> <script>``; gzip its stdout (and its samples) into ``OUT``."""
+def capture(
+    script: str, flags: list[str], seconds: float, log_name: str, jsonl_name: str | None
+) -> None:
+    """Run ``node <flags> <script>``; gzip its stdout (and its samples) into ``OUT``."""
     node = shutil.which("node")
     if node is None:
         raise SystemExit("node is not on the PATH")
@@ -56,7 +67,7 @@ def capture(script: str, flag: str, seconds: float, log_name: str, jsonl_name: s
         log = Path(tmp) / "trace.log"
         with open(log, "wb") as out:
             subprocess.run(
-                [node, flag, str(SCRIPTS / script), str(samples), str(seconds)],
+                [node, *flags, str(SCRIPTS / script), str(samples), str(seconds)],
                 stdout=out,
                 check=True,
                 cwd=SCRIPTS,
@@ -71,17 +82,29 @@ def capture(script: str, flag: str, seconds: float, log_name: str, jsonl_name: s
 def main() -> None:
     """Run the captures."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seconds", type=float, default=25.0)
+    parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--nvp-seconds", type=float, default=3.0)
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     version = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout
     print(f"node {version.strip()}")
-    capture("leak.js", "--trace-gc", args.seconds, "leak.trace-gc.log.gz", "leak.memory.jsonl.gz")
+    full = "--gc-global"  # every collection a Mark-Compact: see the module's docstring
     capture(
-        "steady.js", "--trace-gc", args.seconds, "steady.trace-gc.log.gz", "steady.memory.jsonl.gz"
+        "leak.js",
+        [full, "--trace-gc"],
+        args.seconds,
+        "leak.trace-gc.log.gz",
+        "leak.memory.jsonl.gz",
     )
-    capture("steady.js", "--trace-gc-nvp", args.nvp_seconds, "steady.trace-gc-nvp.log.gz", None)
+    capture(
+        "steady.js",
+        [full, "--trace-gc"],
+        args.seconds,
+        "steady.trace-gc.log.gz",
+        "steady.memory.jsonl.gz",
+    )
+    capture("steady.js", ["--trace-gc"], 25.0, "steady.default-gc.trace-gc.log.gz", None)
+    capture("steady.js", ["--trace-gc-nvp"], args.nvp_seconds, "steady.trace-gc-nvp.log.gz", None)
 
 
 if __name__ == "__main__":

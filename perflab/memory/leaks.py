@@ -81,6 +81,8 @@ __all__ = [
 MAJOR_GC: tuple[str, ...] = ("mark-compact", "mark-compact (reduce)", "gen2")
 """Kinds of collection after which the heap is at its floor (V8 full GCs, CPython gen2)."""
 
+_V8_KINDS = ("scavenge", "minor-ms", "minor-mc", "mark-compact", "mark-compact (reduce)")
+
 # Series that are not a process's bytes: counts, and the whole machine's memory.
 # not judged by default: counts, the machine's memory, and address space (``vms``: a
 # reservation, not memory used) and ``swap`` (where memory went, not how much is used)
@@ -170,11 +172,46 @@ def _keys(df: pl.DataFrame) -> list[str]:
     return [c for c in ("pid", "source") if c in df.columns]
 
 
-def _window_minima(df: pl.DataFrame, keys: list[str], window: int | str | None) -> pl.DataFrame:
-    """The minimum of each series per consecutive window, with the time of that minimum."""
+def _window_minima(
+    df: pl.DataFrame,
+    keys: list[str],
+    window: int | str | None,
+    cycle_s: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """The minimum of each series per consecutive window, with the time of that minimum.
+
+    ``cycle_s`` (a ``cycle_s`` column, with those of ``keys`` it is per) gives, where
+    major collections are known, the longest stretch without one: a default window is
+    made at least that long, since a shorter window's minimum is not a floor the
+    sawtooth returned to.
+    """
     group = [*keys, "series"]
     df = df.sort([*group, "timestamp"])
-    if isinstance(window, str):
+    if window is None and cycle_s is not None:
+        on = [c for c in cycle_s.columns if c != "cycle_s"]
+        t = pl.col("timestamp").dt.epoch("us") / 1e6
+        df = (
+            (df.join(cycle_s, on=on, how="left") if on else df.join(cycle_s, how="cross"))
+            .with_columns(
+                pl.max_horizontal(
+                    pl.col("cycle_s"), (t.max() - t.min()).over(group) / 24.0, pl.lit(1e-6)
+                ).alias("_len")
+            )
+            .with_columns(((t - t.min().over(group)) / pl.col("_len")).floor().alias("_t"))
+            .with_columns(
+                pl.when(pl.col("cycle_s").is_not_null())
+                .then(pl.col("_t").cast(pl.Int64))
+                .otherwise(
+                    pl.int_range(pl.len()).over(group)
+                    // pl.max_horizontal(pl.lit(3), (pl.len() / 24).ceil().cast(pl.Int64)).over(
+                        group
+                    )
+                )
+                .alias("_w")
+            )
+            .drop("cycle_s", "_len", "_t")
+        )
+    elif isinstance(window, str):
         df = df.with_columns(
             pl.col("timestamp").dt.truncate(window).alias("_w")
         )  # calendar-aligned windows
@@ -217,7 +254,10 @@ def troughs(
         falls back to window minima.
     window : int or str, optional
         Samples per window (int), or a polars duration (``"5m"``) for the window
-        minima. Default: 24 windows per series, at least 3 samples each.
+        minima. Default: 24 windows per series, at least 3 samples each; where
+        ``gc_events`` are V8's and timed, each window also spans the longest stretch
+        they show without a major collection, since the old space keeps its garbage
+        until one: a shorter window's minimum is not a floor the sawtooth returned to.
     min_gc_troughs : int
         Fewest GC-aligned troughs a series keeps; :func:`leak_check` asks for as
         many as its verdict needs after the warm-up.
@@ -240,6 +280,7 @@ def troughs(
     keys = _keys(df)
     parts: list[pl.DataFrame] = []
     used_gc: pl.DataFrame | None = None
+    cycle_s: pl.DataFrame | None = None
     if gc_events is not None:
         ev = as_frame(gc_events)
         ev = ev.with_columns(
@@ -269,6 +310,23 @@ def troughs(
                 )
             )
         timed = major.filter(pl.col("timestamp").is_not_null())
+        clocked = ev.filter(pl.col("timestamp").is_not_null())
+        if clocked.height:
+            # V8's old space keeps its garbage until a major collection: the longest
+            # stretch the events show without one bounds the window minima. CPython
+            # frees most garbage by reference counting: its windows stay the default.
+            t = pl.col("timestamp").dt.epoch("us") / 1e6
+            stops = pl.concat([t.min(), t.filter(pl.col("kind").is_in(list(MAJOR_GC))), t.max()])
+            cycle_s = (
+                clocked.sort("timestamp")
+                .group_by(ev_keys or pl.lit(0).alias("_all"), maintain_order=True)
+                .agg(
+                    pl.when(pl.col("kind").is_in(list(_V8_KINDS)).any())
+                    .then(stops.diff().max())
+                    .alias("cycle_s")
+                )
+                .drop("_all", strict=False)
+            )
         if timed.height and df.height:
             ends = timed.select(
                 *ev_keys,
@@ -311,7 +369,9 @@ def troughs(
             parts.append(used_gc.select(*keys, "series", "timestamp", "value", "method"))
         if rest.height:
             parts.append(
-                _window_minima(rest.select(*keys, "series", "timestamp", "value"), keys, window)
+                _window_minima(
+                    rest.select(*keys, "series", "timestamp", "value"), keys, window, cycle_s
+                )
             )
     keys = [k for k in ("pid", "source") if any(k in p.columns for p in parts)]
     cols = pl.Schema({**{k: SAMPLES.optional[k] for k in keys}, **TROUGHS.columns})

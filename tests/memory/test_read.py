@@ -71,12 +71,14 @@ def test_start_gives_timestamps(tmp_path: Path) -> None:
 
 
 def test_real_captures() -> None:
-    leak = quiet(read_trace_gc, SAMPLE / "leak.trace-gc.log.gz")
+    leak = quiet(read_trace_gc, SAMPLE / "leak.trace-gc.log.gz")  # --gc-global: all full
     steady = quiet(read_trace_gc, SAMPLE / "steady.trace-gc.log.gz")
-    for df in (leak, steady):
+    default = quiet(read_trace_gc, SAMPLE / "steady.default-gc.trace-gc.log.gz")
+    for df in (leak, steady, default):
         assert df.height > 20
-        assert {"scavenge", "mark-compact"} <= set(df["kind"])
         assert df["elapsed_s"].is_sorted()
+    assert set(leak["kind"]) == set(steady["kind"]) == {"mark-compact"}
+    assert set(default["kind"]) == {"scavenge", "mark-compact"}
     troughs = leak.filter(pl.col("kind") == "mark-compact")["after_bytes"]
     assert troughs[-1] > 3 * troughs[0]  # the leak: post-GC heap grows
     flat = steady.filter(pl.col("kind") == "mark-compact")["after_bytes"]
