@@ -25,7 +25,7 @@ __version__ = "0.1.0"
 
 _CORE = (
     *("charts", "errors", "frames", "groupstats", "kernels", "lazy", "recommend", "report"),
-    *("samples", "sources", "stats", "times", "vega"),
+    *("queueing", "samples", "sources", "stats", "times", "urls", "vega"),
 )
 
 __all__ = ["__version__", "domains", *_CORE]

@@ -4,7 +4,9 @@ Each domain that generates sample data has a ``samples`` module with a function
 ``write_samples(dest) -> list[Path]`` that writes under ``dest/<domain>/``
 (atomically; real-format captures are left alone). This module only finds those
 modules among :func:`perflab.domains` and calls them, so it imports no domain by
-name and a new domain's generator is picked up without an edit here.
+name and a new domain's generator is picked up without an edit here. A domain whose
+samples are all real captures (memory, pooling, balancing, bundles, images) has no
+``samples`` module: its scripts under ``data/make/`` rerun the real tools.
 """
 
 from __future__ import annotations

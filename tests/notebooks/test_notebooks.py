@@ -313,3 +313,83 @@ def test_memory_report_tells_the_leak_apart(sample_run: Path):
     # the live section sampled the kernel and found the workload's allocation site
     assert "This kernel while the workload ran" in html and "ipykernel" in html
     assert "vegaEmbed(" in html
+
+
+def test_bundles_report_tells_where_the_bytes_go(sample_run: Path):
+    manifest = json.loads((sample_run / "manifest.json").read_text())
+    (entry,) = [n for n in manifest["notebooks"] if n["name"] == "bundles"]
+    figures = {f["name"]: f for f in entry["figures"]}
+    # main loads ~126 kB gzip at start (measured from the emitted files)
+    assert 100 < figures["max_initial_gzip_kb"]["value"] < 170
+    assert figures["budgets_failed"]["value"] == 1  # main over its 100 kB check
+    assert figures["initial_delta_gzip_kb"]["value"] > 0  # build b grew the reports chunk
+    assert figures["findings"]["value"] >= 6
+    html = (sample_run / entry["html"]).read_text()
+    for rule in (
+        "bundles.locale-bloat",
+        "bundles.whole-package-with-submodules",
+        "bundles.cjs-bailout",
+        "bundles.dynamic-import-candidate",
+        "bundles.duplicate-package",
+    ):
+        assert rule in html
+    assert "countries.js" in html and "IgnorePlugin" in html
+    assert "### Bundle size: initial JS +" in html and "| dayjs | added |" in html
+    assert "vegaEmbed(" in html
+
+
+def test_balancing_report_recommends_a_load_aware_strategy(sample_run: Path):
+    manifest = json.loads((sample_run / "manifest.json").read_text())
+    (entry,) = [n for n in manifest["notebooks"] if n["name"] == "balancing"]
+    figures = {f["name"]: f for f in entry["figures"]}
+    # round robin keeps sending a third of the traffic to the slowed-down backend;
+    # a load-aware strategy replayed on the same trace cuts the p99 many times over
+    assert figures["current_p99_ms"]["value"] > 5 * figures["best_p99_ms"]["value"]
+    assert figures["observed_p99_ms"]["value"] > 200  # medium's queue, as nginx logged it
+    assert 30 < figures["max_backend_share_pct"]["value"] < 40  # round robin: even split
+    html = (sample_run / entry["html"]).read_text()
+    assert "balancing.strategy-change" in html and "balancing.slow-backend" in html
+    assert "Recommended: peak_ewma" in html or "Recommended: p2c" in html
+    assert "medium" in html and "vegaEmbed(" in html
+
+
+def test_images_report_finds_the_planted_problems(sample_run: Path):
+    manifest = json.loads((sample_run / "manifest.json").read_text())
+    (entry,) = [n for n in manifest["notebooks"] if n["name"] == "images"]
+    figures = {f["name"]: f for f in entry["figures"]}
+    # the bomb and the cut-off download are refused, the batch went on
+    assert figures["unreadable_images"]["value"] == 2
+    # WebP at the SSIM target saves most of the four heaviest images' bytes
+    assert figures["optimized_saved_pct"]["value"] > 50
+    # the pages waste well over a megabyte on a phone (logo, retina, offscreen strip)
+    assert figures["audit_wasted_kib"]["value"] > 1000
+    html = (sample_run / entry["html"]).read_text()
+    for rule in (
+        "images.oversized",
+        "images.modern-format",
+        "images.offscreen-not-lazy",
+        "images.unsized",
+        "images.heavy-metadata",
+    ):
+        assert rule in html
+    # the responsive plan shows the markup, escaped, with every width of the retina photo
+    assert "&lt;picture&gt;" in html and "retina-640w.webp 640w" in html
+    assert "decompression bomb" in html and "truncated file" in html
+    assert "vegaEmbed(" in html
+
+
+def test_pooling_report_sizes_the_pool_for_the_burst(sample_run: Path):
+    manifest = json.loads((sample_run / "manifest.json").read_text())
+    (entry,) = [n for n in manifest["notebooks"] if n["name"] == "pooling"]
+    figures = {f["name"]: f for f in entry["figures"]}
+    # the captured pool of 4 turned 2 % of requests away and made the rest wait 43 ms at p99;
+    # Erlang C says 7 connections for the burst, the replay of the burst 8: the larger wins
+    assert figures["failed_acquires_pct"]["value"] > 1
+    assert figures["acquire_wait_p99_ms"]["value"] > 10
+    assert figures["recommended_max_size"]["value"] == 8
+    assert figures["predicted_p99_wait_ms"]["value"] <= 10
+    html = (sample_run / entry["html"]).read_text()
+    assert "pooling.pool-too-small" in html and "pooling.acquire-failures" in html
+    assert "Raise max_size to 8" in html
+    assert "SHOW POOLS, per snapshot" in html and "transaction" in html
+    assert "vegaEmbed(" in html

@@ -1,0 +1,5 @@
+import { percent } from "../shared/format.js";
+
+export function renderSettings() {
+  return `<h1>Settings</h1><p>Quota used: ${percent(0.5)}</p>`;
+}
