@@ -20,7 +20,9 @@ What each page plants (line numbers move if you edit this file — rerun and che
     without ``loading="lazy"``; a lazysizes-style image whose real tag sits in
     ``<noscript>`` (not rendered, not audited).
 ``gallery.html``
-    a grid of photos below an intro, none lazy-loaded, one without dimensions, the
+    a grid of photos below an intro: the first one (``rocket.jpg``, in the first
+    viewport, the likely LCP element) with ``loading="lazy"``, the rest, below the
+    fold, not lazy-loaded; one without dimensions, the
     PNG photo (``chelsea.png``) shown as a 200 px thumbnail, and an unclosed ``<li>``
     and ``<p>`` (valid HTML that a strict XML parser would reject).
 
@@ -142,7 +144,9 @@ def gallery() -> str:
     ]
     items = []
     for src, alt, w, h in photos:
-        attrs = {} if w is None else {"width": w, "height": h}
+        attrs: dict[str, object] = {} if w is None else {"width": w, "height": h}
+        if src == "/rocket.jpg":  # the template's lazy-loading reaches the top image too
+            attrs["loading"] = "lazy"
         items.append(f"      <li>{img(src, alt, **attrs)}")  # <li> left unclosed, as allowed
     body = "\n".join(
         [

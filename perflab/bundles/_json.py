@@ -32,15 +32,20 @@ def parse(src: Source) -> Any:
     Raises
     ------
     InputError
-        Not JSON: the line it fails at ("truncated" when the document stops short).
+        Not JSON: the line it fails at ("truncated" when the document stops short);
+        a document that is just ``null``.
     """
     data = src.data()
     if not data.strip():
         return None
     try:
-        return _loads(data)
+        doc = _loads(data)
     except _DecodeError:
         pass
+    else:
+        if doc is None:  # a literal ``null`` is not an empty file: say so
+            raise InputError(src.name, 1, "the JSON document is null, not an object")
+        return doc
     text = src.text()
     try:
         return json.loads(text)

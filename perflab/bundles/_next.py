@@ -44,7 +44,7 @@ import polars as pl
 from perflab.bundles._json import parse
 from perflab.bundles.schema import ASSETS, CHUNKS, ENTRYPOINTS
 from perflab.bundles.sizes import asset_sizes, chunk_sizes
-from perflab.errors import InputError
+from perflab.errors import InputError, warn_input
 from perflab.frames import Schema
 from perflab.sources import Source
 
@@ -296,11 +296,14 @@ def read_build_output(src: Source) -> pl.DataFrame:
     rows: list[dict[str, Any]] = []
     router: str | None = None
     route: str | None = None
-    for no, raw in enumerate(src.text().splitlines(), 1):
+    text = src.text()
+    seen_table = False
+    for no, raw in enumerate(text.splitlines(), 1):
         line = _ANSI.sub("", raw).rstrip()
         head = _HEADER.match(line)
         if head:
             router = head.group(1)
+            seen_table = True
             continue
         if not line.strip():  # a blank line ends a table
             router = None
@@ -341,7 +344,15 @@ def read_build_output(src: Source) -> pl.DataFrame:
             )
         route = name
         rows.append(_row(router, name, "route", marker, sizes[-2:], no, src, line))
-    return NEXT_ROUTES.build(rows) if rows else NEXT_ROUTES.empty()
+    if rows:
+        return NEXT_ROUTES.build(rows)
+    if text.strip() and not seen_table:
+        warn_input(
+            src.name,
+            "no 'Route (app)' or 'Route (pages)' table in this text: is it the stdout of "
+            "`next build` (Turbopack or a failed build prints none)?",
+        )
+    return NEXT_ROUTES.empty()
 
 
 def _row(

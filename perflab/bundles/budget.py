@@ -250,7 +250,12 @@ def _sized(df: pl.DataFrame, compression: str) -> tuple[pl.DataFrame, str]:
     return out, kind
 
 
-def initial_sizes(bundle: Bundle, compression: str = "gzip") -> pl.DataFrame:
+def initial_sizes(
+    bundle: Bundle,
+    compression: str = "gzip",
+    *,
+    profile: str | NetworkProfile | None = None,
+) -> pl.DataFrame:
     """Per entry, the chunks it loads at start and their bytes.
 
     Parameters
@@ -259,12 +264,14 @@ def initial_sizes(bundle: Bundle, compression: str = "gzip") -> pl.DataFrame:
         A read build.
     compression : {"gzip", "brotli", "none"}
         Which size to add up (compressed sizes missing from the build are estimated).
+    profile : str or NetworkProfile, optional
+        When given, a ``download_ms`` column: :func:`download_ms` of ``bytes`` on it.
 
     Returns
     -------
     polars.DataFrame
-        ``entry, chunks (list[str]), files (list[str]), bytes, size_bytes, sizes``,
-        biggest first.
+        ``entry, chunks (list[str]), files (list[str]), bytes, size_bytes, sizes``
+        (and ``download_ms`` with a profile), biggest first.
 
     Examples
     --------
@@ -273,6 +280,7 @@ def initial_sizes(bundle: Bundle, compression: str = "gzip") -> pl.DataFrame:
     0
     """
     _check_compression(compression)
+    prof = _profile(profile) if profile is not None else None
     eps = bundle.entrypoints.filter(pl.col("initial"))
     chunks = bundle.chunk_frame.unique("chunk", keep="first")
     schema: dict[str, Any] = {
@@ -283,6 +291,8 @@ def initial_sizes(bundle: Bundle, compression: str = "gzip") -> pl.DataFrame:
         "size_bytes": pl.Int64,
         "sizes": pl.String,
     }
+    if prof is not None:
+        schema["download_ms"] = pl.Float64
     if eps.height == 0:
         return pl.DataFrame(schema=schema)
     sized, _ = _sized(chunks, compression)
@@ -302,6 +312,10 @@ def initial_sizes(bundle: Bundle, compression: str = "gzip") -> pl.DataFrame:
         .otherwise(pl.lit("measured"))
         .alias("sizes"),
     )
+    if prof is not None:
+        out = out.with_columns(
+            (prof.rtt_ms + pl.col("bytes") * 8 / prof.bits_per_second * 1000).alias("download_ms")
+        )
     return out.select(list(schema)).sort(["bytes", "entry"], descending=[True, False])
 
 
@@ -387,6 +401,12 @@ def _one(
             for a in bundle.assets["asset"].to_list()
             if any(_glob_match(a, p) for p in keep) and not any(_glob_match(a, p) for p in drop)
         ]
+        if not names:
+            shown = bundle.assets["asset"].to_list()
+            raise ParameterError(
+                f"budget check {index}: no asset matches {paths} "
+                f"(assets: {', '.join(shown[:5])}{', …' if len(shown) > 5 else ''})"
+            )
         rows = bundle.assets.filter(pl.col("asset").is_in(names))
         rows, kind = _sized(rows, compression)
         files = rows["asset"].to_list()
@@ -491,7 +511,8 @@ def budget(
     Raises
     ------
     ParameterError
-        A check without a limit or a target, an unknown entry or chunk, a bad unit.
+        A check without a limit or a target, an unknown entry or chunk, a path that
+        matches no asset (size-limit refuses it too: a typo must not pass), a bad unit.
     InputError
         A config file that cannot be read or is not a size-limit config.
 

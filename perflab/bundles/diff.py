@@ -187,7 +187,7 @@ class BundleDiff:
         def table(title: str, frame: pl.DataFrame, key: str) -> None:
             if frame.height == 0:
                 return
-            shown = frame.sort("delta_gzip", descending=True).head(max_rows)
+            shown = frame.sort(["delta_gzip", key], descending=[True, False]).head(max_rows)
             lines.extend(
                 [
                     f"#### {title}",

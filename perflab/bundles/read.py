@@ -290,7 +290,9 @@ def read_next_build_output(path: PathLike) -> pl.DataFrame:
     ----------
     path : path
         The captured stdout of ``next build`` (plain or gzipped; ANSI colours are
-        ignored). Lines outside the tables (the build log, the legend) are skipped.
+        ignored). Lines outside the tables (the build log, the legend) are skipped;
+        a non-blank text with no route table at all warns (``InputWarning``) and reads
+        as an empty frame.
 
     Returns
     -------

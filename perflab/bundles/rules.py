@@ -163,7 +163,9 @@ def duplicate_packages(bundle: Bundle, mods: pl.DataFrame | None = None) -> list
         impact = 0.0
         chunks_seen: set[str] = set()
         if len(versions) > 1 or len(roots) > 1:
-            per_copy = rows.group_by("_root").agg(pl.col("gzip_bytes").sum()).sort("gzip_bytes")
+            per_copy = (
+                rows.group_by("_root").agg(pl.col("gzip_bytes").sum()).sort(["gzip_bytes", "_root"])
+            )
             impact += float(per_copy["gzip_bytes"].head(per_copy.height - 1).sum())
             what = f"versions {', '.join(versions)}" if len(versions) > 1 else ""
             where = f"{len(roots)} install paths ({', '.join(roots)})" if len(roots) > 1 else ""
@@ -192,7 +194,11 @@ def duplicate_packages(bundle: Bundle, mods: pl.DataFrame | None = None) -> list
         if not notes:
             continue
         severity = "medium" if (len(versions) > 1 or len(roots) > 1 or twice_for_one) else "low"
-        example = multi.sort("total", descending=True).row(0, named=True) if multi.height else None
+        example = (
+            multi.sort(["total", "module"], descending=[True, False]).row(0, named=True)
+            if multi.height
+            else None
+        )
         evidence = "; ".join(notes)
         if example is not None:
             evidence += (
@@ -253,7 +259,7 @@ def whole_packages(bundle: Bundle, mods: pl.DataFrame | None = None) -> list[Rec
             & ~pl.col("from_module").is_in(list(inside)).fill_null(False)
         )
         requests = edges["user_request"].drop_nulls().to_list()
-        bare = edges.filter(pl.col("user_request") == package)["module"].unique().to_list()
+        bare = sorted(edges.filter(pl.col("user_request") == package)["module"].unique().to_list())
         deep = sorted({r for r in requests if r.startswith(package + "/")})
         if bare and deep:
             whole = graph.reachable(bare, static=False) & inside
@@ -329,11 +335,11 @@ def locale_bloat(
         biggest = (
             rows.group_by("_locale")
             .agg(pl.col("gzip_bytes").sum())
-            .sort("gzip_bytes", descending=True)
+            .sort(["gzip_bytes", "_locale"], descending=[True, False])
             .head(3)
         )
         top = ", ".join(f"{loc} {_kb(b)}" for loc, b in biggest.iter_rows())
-        first = rows.sort("size_bytes", descending=True)["module"][0]
+        first = rows.sort(["size_bytes", "module"], descending=[True, False])["module"][0]
         out.append(
             Recommendation.of(
                 LOCALE_BLOAT,
@@ -382,7 +388,7 @@ def cjs_bailouts(
         first_party = rows["package"].null_count() == rows.height
         gz = float(rows["gzip_bytes"].sum())
         raw = int(rows["size_bytes"].sum())
-        big = rows.sort("size_bytes", descending=True).row(0, named=True)
+        big = rows.sort(["size_bytes", "module"], descending=[True, False]).row(0, named=True)
         said = next(
             (b for b in (big["bailouts"] or []) if "CommonJS" in b or "strict mode" in b),
             (big["bailouts"] or ["CommonJS module"])[0],

@@ -38,6 +38,14 @@ GoogleChrome/lighthouse), with what static HTML cannot know stated:
     (Lighthouse's ``IGNORE_THRESHOLD_IN_BYTES``); ``wasted_bytes`` is its whole size.
     *Static limit*: images side by side in a grid make the estimate too deep; a tall
     block of text above makes it too shallow.
+``lcp-lazy-loaded``
+    Lighthouse's *Largest Contentful Paint image was lazily loaded*: an image with
+    ``loading="lazy"`` that the same estimate puts in the first viewport (its top
+    above the fold and among the first ``eager_images``), weighing at least 2048
+    bytes. Chrome fetches a lazy image only after layout shows it is near the
+    viewport, so the hero image — usually the LCP element — starts late. Lighthouse
+    judges the one LCP element it measured; without layout every lazy image in the
+    first viewport is a candidate. No ``wasted_bytes``: the cost is time, not bytes.
 ``missing-srcset``
     An ``<img>`` with one fixed source (no ``srcset``, no ``<picture>`` sources) whose
     file is at least ``large_width`` pixels wide (default 640, the smallest of
@@ -603,6 +611,15 @@ def _check(
         )
         add("offscreen-images", f'no loading="lazy"; {why}', size)
 
+    # lcp-lazy-loaded: the opposite mistake, a lazy image in the first viewport
+    if not offscreen and loading == "lazy" and big_enough and not inline:
+        add(
+            "lcp-lazy-loaded",
+            f'loading="lazy" on image {index + 1} in document order, estimated top '
+            f"{above:,.0f} px above the {vh:,.0f} px fold: fetched only after layout, "
+            "late if it is the LCP element",
+        )
+
     # missing-srcset
     if not is_svg:
         needed = w * dpr if w is not None else 0.0
@@ -643,8 +660,9 @@ def page_summary(audit: Any) -> pl.DataFrame:
     -------
     polars.DataFrame
         ``page``, ``images`` (elements with a problem), one count column per rule
-        (``uses-responsive-images``, ``offscreen-images``, ``unsized-images``,
-        ``missing-srcset``, ``missing-image``) and ``wasted_bytes``; heaviest first.
+        (``uses-responsive-images``, ``offscreen-images``, ``lcp-lazy-loaded``,
+        ``unsized-images``, ``missing-srcset``, ``missing-image``) and ``wasted_bytes``;
+        heaviest first.
 
     Examples
     --------
@@ -657,8 +675,8 @@ def page_summary(audit: Any) -> pl.DataFrame:
     from perflab.frames import as_frame
 
     df = as_frame(audit, AUDIT)
-    rules = ["uses-responsive-images", "offscreen-images", "unsized-images", "missing-srcset",
-             "missing-image"]  # fmt: skip
+    rules = ["uses-responsive-images", "offscreen-images", "lcp-lazy-loaded", "unsized-images",
+             "missing-srcset", "missing-image"]  # fmt: skip
     per_image = df.group_by("page", "line", "src").agg(
         pl.col("wasted_bytes").max().fill_null(0),
         *[(pl.col("rule") == r).any().alias(r) for r in rules],

@@ -21,6 +21,11 @@ rule                           severity  fires when (default thresholds, and the
 ``images.offscreen-not-lazy``  medium    images estimated below the fold load eagerly
                                          (no ``loading``); one finding per page, impact
                                          their bytes. **high** from 100 KiB
+``images.lcp-lazy-loaded``     medium    an image estimated in the first viewport has
+                                         ``loading="lazy"`` (Lighthouse
+                                         ``lcp-lazy-loaded``: the likely LCP image is
+                                         fetched only after layout); one finding per
+                                         page, impact the images
 ``images.missing-srcset``      low       a ≥ 640 px image offered in one size only, or a
                                          ``w``-descriptor ``srcset`` without ``sizes``;
                                          one finding per page
@@ -30,7 +35,7 @@ rule                           severity  fires when (default thresholds, and the
 =============================  ========  ================================================
 
 Impacts are bytes that need not be downloaded (``bytes``), except ``images.unsized``
-(images without dimensions, ``images``).
+and ``images.lcp-lazy-loaded`` (the images concerned, ``images``).
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ from perflab.recommend import Recommendation, rule, to_frame
 
 __all__ = [
     "HEAVY_METADATA",
+    "LCP_LAZY_LOADED",
     "MISSING_SRCSET",
     "MODERN_FORMAT",
     "OFFSCREEN_NOT_LAZY",
@@ -55,6 +61,7 @@ __all__ = [
     "UNSIZED",
     "findings",
     "heavy_metadata",
+    "lcp_lazy_loaded",
     "missing_srcset",
     "modern_format",
     "offscreen_not_lazy",
@@ -67,6 +74,9 @@ OVERSIZED = rule("images.oversized", "medium", "an image is served larger than i
 UNSIZED = rule("images.unsized", "medium", "images have no width and height")
 OFFSCREEN_NOT_LAZY = rule(
     "images.offscreen-not-lazy", "medium", "offscreen images load before they are needed"
+)
+LCP_LAZY_LOADED = rule(
+    "images.lcp-lazy-loaded", "medium", "an image in the first viewport is lazy-loaded"
 )
 MISSING_SRCSET = rule("images.missing-srcset", "low", "large images are offered in one size only")
 HEAVY_METADATA = rule("images.heavy-metadata", "low", "image files carry heavy metadata")
@@ -290,6 +300,38 @@ def offscreen_not_lazy(audit: FrameLike) -> list[Recommendation]:
     return out
 
 
+def lcp_lazy_loaded(audit: FrameLike) -> list[Recommendation]:
+    """``images.lcp-lazy-loaded`` per page with lazy images in the first viewport.
+
+    Examples
+    --------
+    >>> a = pl.DataFrame({"page": ["p.html"], "src": ["/hero.jpg"], "rule": ["lcp-lazy-loaded"],
+    ...     "detail": ['loading="lazy" on image 1'], "bytes": [150_000],
+    ...     "wasted_bytes": [None], "line": [12]})
+    >>> [(r.rule, r.severity, r.impact) for r in lcp_lazy_loaded(a)]
+    [('images.lcp-lazy-loaded', 'medium', 1.0)]
+    """
+    out = []
+    for row in _per_page(_audit(audit, "lcp-lazy-loaded")):
+        out.append(
+            Recommendation.of(
+                LCP_LAZY_LOADED,
+                subject=row["page"],
+                finding=f"{row['n']} image(s) at the top of {row['page']} have "
+                '`loading="lazy"`: the browser fetches them only after layout, so the '
+                "largest of them — usually the LCP element — paints late.",
+                action='Drop `loading="lazy"` from images in the first viewport and give the '
+                'hero image `fetchpriority="high"`; keep lazy loading for images below the '
+                "fold.",
+                evidence=_listing(row) + "; first viewport estimated from document order "
+                "(static HTML, no layout)",
+                impact=row["n"],
+                impact_unit="images",
+            )
+        )
+    return out
+
+
 def missing_srcset(audit: FrameLike) -> list[Recommendation]:
     """``images.missing-srcset`` per page with large single-size images.
 
@@ -391,7 +433,8 @@ def findings(
         :func:`~perflab.images.optimize` output (``images.modern-format``).
     audit : frame-like, optional
         :func:`~perflab.images.audit_html` output (``images.oversized``,
-        ``images.unsized``, ``images.offscreen-not-lazy``, ``images.missing-srcset``).
+        ``images.unsized``, ``images.offscreen-not-lazy``, ``images.lcp-lazy-loaded``,
+        ``images.missing-srcset``).
     min_modern_bytes, min_metadata_bytes, min_metadata_pct
         The thresholds of the module docstring's table.
     only : sequence of str, optional
@@ -425,6 +468,8 @@ def findings(
             recs += unsized(audit)
         if on(OFFSCREEN_NOT_LAZY):
             recs += offscreen_not_lazy(audit)
+        if on(LCP_LAZY_LOADED):
+            recs += lcp_lazy_loaded(audit)
         if on(MISSING_SRCSET):
             recs += missing_srcset(audit)
     if scanned is not None and on(HEAVY_METADATA):

@@ -143,7 +143,7 @@ AUDIT = Schema(
 )
 """One row per problem found: ``page`` (as given), ``src`` (the URL the browser would
 fetch), ``rule`` (``uses-responsive-images``, ``unsized-images``, ``offscreen-images``,
-``missing-srcset``, ``missing-image``), ``detail`` (what exactly, in words),
+``lcp-lazy-loaded``, ``missing-srcset``, ``missing-image``), ``detail`` (what exactly, in words),
 ``displayed_width``/``displayed_height`` (CSS pixels, estimated as the module says;
 null when unknown), ``natural_width``/``natural_height`` (pixels of the file),
 ``bytes`` (the file's size), ``wasted_bytes`` (Lighthouse's estimate; null for rules

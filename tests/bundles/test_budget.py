@@ -12,6 +12,7 @@ from perflab.bundles.budget import (
     budget,
     download_ms,
     format_bytes,
+    initial_sizes,
     parse_size,
 )
 from perflab.bundles.model import Bundle
@@ -128,6 +129,9 @@ def test_bad_budget_input(tmp_path: Path) -> None:
         budget(_split(False), [{"entry": "nope", "limit": "1 kB"}])
     with pytest.raises(ParameterError, match="no 'limit'"):
         budget(_split(False), [{"entry": "a"}])
+    # a path that matches nothing is a typo, not a 0-byte pass (size-limit refuses it)
+    with pytest.raises(ParameterError, match=r"no asset matches \['dist/mian\.js'\]"):
+        budget(_split(False), [{"path": "dist/mian.js", "limit": "1 kB"}])
 
 
 def test_empty_build_gives_an_empty_frame() -> None:
@@ -142,3 +146,20 @@ def test_sample_budget_is_measured(webpack_a: Bundle, webpack_b: Bundle) -> None
     files = webpack_a.assets.filter(webpack_a.assets["asset"].is_in(a["files"][0].to_list()))
     assert a["measured_bytes"][0] == files["gzip_bytes"].sum()
     assert budget(webpack_b, [{"entry": "main", "limit": "1 MB"}])["sizes"][0] == "estimated"
+
+
+def test_initial_sizes_add_up_the_entry_chunks_and_time_them(webpack_a: Bundle) -> None:
+    start = initial_sizes(webpack_a, "gzip", profile="regular-3g")
+    main = start.filter(entry="main").row(0, named=True)
+    eps = webpack_a.entrypoints
+    expected = set(eps.filter((eps["entry"] == "main") & eps["initial"])["chunk"].to_list())
+    assert set(main["chunks"]) == expected and main["sizes"] == "measured"
+    chunks = webpack_a.chunk_frame.filter(webpack_a.chunk_frame["chunk"].is_in(list(expected)))
+    assert main["bytes"] == chunks["gzip_bytes"].sum()
+    assert main["download_ms"] == pytest.approx(download_ms(main["bytes"], "regular-3g"))
+    assert start["bytes"].to_list() == sorted(start["bytes"].to_list(), reverse=True)
+    assert "download_ms" not in initial_sizes(webpack_a).columns
+    empty = initial_sizes(Bundle.empty("webpack", "s.json"), profile="4g")
+    assert empty.height == 0 and "download_ms" in empty.columns
+    with pytest.raises(ParameterError, match="unknown network profile"):
+        initial_sizes(webpack_a, profile="dial-up")

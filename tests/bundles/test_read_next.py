@@ -15,7 +15,7 @@ import pytest
 from perflab.bundles import read_next_build, read_next_build_output
 from perflab.bundles._next import NEXT_ROUTES
 from perflab.bundles.schema import ASSETS, CHUNKS, ENTRYPOINTS, MODULES, REASONS
-from perflab.errors import InputError
+from perflab.errors import InputError, InputWarning
 
 from .conftest import SAMPLE
 
@@ -177,11 +177,18 @@ def test_route_table_bad_line_names_the_line(tmp_path):
         read_next_build_output(p)
 
 
-@pytest.mark.parametrize("content", ["", "no table here\n"])
-def test_route_table_empty(tmp_path, content):
+def test_route_table_empty(tmp_path):
     p = tmp_path / "out.txt"
-    p.write_text(content)
+    p.write_text("")
     t = read_next_build_output(p)
+    assert t.height == 0 and t.columns == NEXT_ROUTES.names
+
+
+def test_text_without_a_route_table_warns(tmp_path):
+    p = tmp_path / "out.txt"
+    p.write_text("> next build --turbopack\n ✓ Compiled successfully\n")
+    with pytest.warns(InputWarning, match=r"out\.txt: no 'Route \(app\)'"):
+        t = read_next_build_output(p)
     assert t.height == 0 and t.columns == NEXT_ROUTES.names
 
 

@@ -12,7 +12,13 @@ import brotli
 import polars as pl
 import pytest
 
-from perflab.bundles import read_webpack_stats, why_chains
+from perflab.bundles import (
+    read_esbuild_metafile,
+    read_rollup_visualizer,
+    read_source_map,
+    read_webpack_stats,
+    why_chains,
+)
 from perflab.bundles.schema import ASSETS, CHUNKS, ENTRYPOINTS, MODULES, REASONS
 from perflab.errors import InputError
 
@@ -264,3 +270,24 @@ def test_empty_file_is_an_empty_bundle(tmp_path, content):
 def test_output_dir_must_be_a_folder(tmp_path):
     with pytest.raises(InputError, match="not a folder"):
         read_webpack_stats(SAMPLE / "a" / "stats.json.gz", output_dir=tmp_path / "nope")
+
+
+@pytest.mark.parametrize(
+    "reader",
+    [read_webpack_stats, read_esbuild_metafile, read_rollup_visualizer, read_source_map],
+)
+def test_a_null_document_is_not_an_empty_file(tmp_path, reader):
+    p = write(tmp_path, None)
+    with pytest.raises(InputError, match=r"stats\.json:1: the JSON document is null"):
+        reader(p)
+
+
+@pytest.mark.parametrize("reader", [read_esbuild_metafile, read_rollup_visualizer])
+def test_truncated_json_of_the_other_bundlers(tmp_path, reader):
+    name = "meta.json.gz" if reader is read_esbuild_metafile else "rollup-stats.json.gz"
+    text = json.dumps(json.loads(gzip.decompress((SAMPLE / "a" / name).read_bytes())), indent=1)
+    p = tmp_path / "cut.json"
+    p.write_text(text[: len(text) // 3])
+    with pytest.raises(InputError, match=r"cut\.json:\d+: .*truncated") as err:
+        reader(p)
+    assert err.value.line == text[: len(text) // 3].rstrip().count("\n") + 1

@@ -255,6 +255,29 @@ def test_srcset_parsing_and_choice() -> None:
     assert slot_width("(orientation: portrait) 50vw, 300px", 412) == 300.0
 
 
+def test_lazy_loading_in_the_first_viewport_delays_the_lcp(site: Path) -> None:
+    hero = '<img src="/big.jpg" width="412" height="300" loading="lazy">\n'
+    second = '<img src="/mid.jpg" width="400" height="300" loading="lazy">\n'
+    below = '<img src="/small.jpg" width="400" height="300" loading="lazy">'
+    df = audit(hero + second + below, site)
+    lazy = df.filter(pl.col("rule") == "lcp-lazy-loaded")
+    # the third image's estimated top (600 px) is still above the 823 px fold
+    assert lazy["line"].to_list() == [1, 2, 3] and lazy["wasted_bytes"].is_null().all()
+    assert (
+        "image 1 in document order, estimated top 0 px above the 823 px fold" in (lazy["detail"][0])
+    )
+    # below the fold (by depth or by count) lazy is right; eager or no attribute is fine
+    tall = '<img src="/big.jpg" width="412" height="900">\n'
+    assert "lcp-lazy-loaded" not in audit(tall + below, site)["rule"].to_list()
+    many = "\n".join([hero.replace(' loading="lazy"', "")] * 3 + [below])
+    assert "lcp-lazy-loaded" not in audit(many, site)["rule"].to_list()
+    for loading in ("eager", "auto"):
+        eager = hero.replace('"lazy"', f'"{loading}"')
+        assert "lcp-lazy-loaded" not in audit(eager, site)["rule"].to_list()
+    # a tiny lazy icon or a data: URI is no LCP candidate
+    assert audit('<img src="/tiny.png" width="8" height="8" loading="lazy">', site).height == 0
+
+
 def test_sample_pages_show_the_planted_problems() -> None:
     df = audit_html(SAMPLES / "pages", images_root=SAMPLES)
     article = df.filter(pl.col("page").str.ends_with("article.html"))
@@ -272,6 +295,11 @@ def test_sample_pages_show_the_planted_problems() -> None:
     assert not any(s.startswith("data:") for _, s in found)
     gallery = df.filter(pl.col("page").str.ends_with("gallery.html"))
     assert gallery.filter(pl.col("rule") == "offscreen-images").height >= 3
+    # the template lazy-loads the first grid photo too, though it sits in the first viewport
+    lazy = df.filter(pl.col("rule") == "lcp-lazy-loaded")
+    assert lazy.select(pl.col("page").str.split("/").list.last(), "src").rows() == [
+        ("gallery.html", "/rocket.jpg")
+    ]
 
 
 def test_page_summary_counts_each_image_once() -> None:

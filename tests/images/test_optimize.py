@@ -176,6 +176,15 @@ def test_originals_are_never_overwritten(tmp_path: Path) -> None:
     assert sorted(p.name for p in other.iterdir()) == ["coffee.png"]
 
 
+def test_positional_order_is_images_formats_target_out_dir(tmp_path: Path) -> None:
+    crop("chelsea.png", (0, 0, 64, 64), tmp_path)
+    out = tmp_path / "out"
+    df = optimize(tmp_path / "chelsea.png", ["webp"], 0.95, out)
+    (row,) = df.filter("chosen").iter_rows(named=True)
+    assert row["ssim"] >= 0.95 and Path(row["out_path"]).parent == out
+    assert [p.name for p in out.iterdir()] == ["chelsea.webp"]
+
+
 def test_nothing_written_without_out_dir(tmp_path: Path) -> None:
     crop("chelsea.png", (0, 0, 64, 64), tmp_path)
     df = optimize(tmp_path, ["webp"], workers=1)

@@ -16,7 +16,7 @@ from perflab.recommend import RECOMMENDATIONS, rules
 SAMPLES = Path(__file__).resolve().parents[2] / "data/sample/images"
 IDS = {
     "images.modern-format", "images.oversized", "images.unsized", "images.offscreen-not-lazy",
-    "images.missing-srcset", "images.heavy-metadata",
+    "images.lcp-lazy-loaded", "images.missing-srcset", "images.heavy-metadata",
 }  # fmt: skip
 
 
@@ -78,10 +78,11 @@ def test_audit_rules_fire_per_page_and_per_image() -> None:
         ("offscreen-images", "/g1.jpg", 40_000, 40_000),
         ("offscreen-images", "/g2.jpg", 50_000, 50_000),
         ("missing-srcset", "/hero.jpg", 300_000, None),
+        ("lcp-lazy-loaded", "/top.jpg", 80_000, None),
     )
     df = findings(audit=a)
     assert ids(df) == {"images.oversized", "images.unsized", "images.offscreen-not-lazy",
-                       "images.missing-srcset"}  # fmt: skip
+                       "images.missing-srcset", "images.lcp-lazy-loaded"}  # fmt: skip
     by = {r["rule"]: r for r in df.iter_rows(named=True)}
     assert by["images.oversized"]["severity"] == "high"
     assert by["images.oversized"]["subject"] == "/hero.jpg on p.html"
@@ -91,6 +92,9 @@ def test_audit_rules_fire_per_page_and_per_image() -> None:
     )
     assert by["images.offscreen-not-lazy"]["impact"] == 90_000
     assert by["images.offscreen-not-lazy"]["severity"] == "medium"
+    lcp = by["images.lcp-lazy-loaded"]
+    assert (lcp["subject"], lcp["impact"], lcp["impact_unit"]) == ("p.html", 1, "images")
+    assert "/top.jpg (line 7)" in lcp["evidence"] and 'loading="lazy"' in lcp["action"]
     # ranked: severity first
     assert df["severity"].to_list()[0] == "high"
 

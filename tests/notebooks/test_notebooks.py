@@ -370,6 +370,7 @@ def test_images_report_finds_the_planted_problems(sample_run: Path):
         "images.offscreen-not-lazy",
         "images.unsized",
         "images.heavy-metadata",
+        "images.lcp-lazy-loaded",
     ):
         assert rule in html
     # the responsive plan shows the markup, escaped, with every width of the retina photo
