@@ -12,8 +12,9 @@ The model, per request ``i`` in arrival order:
 2. the balancer's view of availability: a backend is out when the last ``fall``
    active health checks (every ``check_s``, at multiples of it) saw it down, until the
    last ``rise`` saw it up again (HAProxy's ``fall 3 rise 2`` by default), or while it is ejected
-   (``eject_after`` consecutive failures eject it for ``eject_base_s × 2^(n-1)``, capped
-   at 300 s; one failure on probation after an ejection ejects it again); when every
+   (``eject_after`` consecutive failures eject it for ``eject_base_s × backoff^(n-1)``,
+   capped at 300 s; backoff 2 as Envoy's outlier detection, 1 as nginx's fixed
+   ``fail_timeout``; one failure on probation after an ejection ejects it again); when every
    backend is out, all are candidates;
 3. a sticky session (``sticky_ttl_s`` > 0) keeps its previous backend if available and
    seen within the TTL; otherwise the strategy picks;
@@ -121,6 +122,7 @@ def run(  # type: ignore[no-untyped-def]
     rise,
     eject_after,
     eject_base,
+    eject_backoff,
     fail_s,
     sticky_ttl,
     tau,
@@ -310,7 +312,7 @@ def run(  # type: ignore[no-untyped-def]
                 consec[pick] += 1
                 if probation[pick] or consec[pick] >= eject_after:
                     ejections[pick] += 1
-                    span = eject_base * 2.0 ** (ejections[pick] - 1)
+                    span = eject_base * eject_backoff ** (ejections[pick] - 1)
                     if span > 300.0:
                         span = 300.0
                     ejected_until[pick] = now + span

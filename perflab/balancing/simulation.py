@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import polars as pl
@@ -33,7 +33,9 @@ __all__ = [
     "Simulation",
     "erlang_c",
     "generate_trace",
+    "logged_vs_replayed",
     "mmc_wait",
+    "outages_from_log",
     "run_simulation",
     "service_demand",
     "simulate",
@@ -142,8 +144,15 @@ def service_demand(
     An access log records what each request took *on the backend that served it*:
     replayed through another strategy it lands elsewhere, so the time is first brought
     back to a common unit — multiplied by the serving backend's ``speed`` and divided by
-    its ``slow_factor`` from ``slow_at_s`` on. Rows served by a backend not in
-    ``backends`` (or by none) keep their time.
+    its ``slow_factor`` from ``slow_at_s`` on. Rows served by no backend (null) keep
+    their time.
+
+    Raises
+    ------
+    InputError
+        A row served by a backend not in ``backends`` (an address the ``names`` mapping
+        of the reader missed, a backend left out): its speed is unknown, so its demand
+        would be wrong. The first such row is named.
 
     Examples
     --------
@@ -164,6 +173,17 @@ def service_demand(
         }
     )
     out = df.join(by, on="backend", how="left", maintain_order="left")
+    unknown = out.with_row_index("_row").filter(
+        pl.col("backend").is_not_null() & pl.col("_speed").is_null()
+    )
+    if unknown.height:
+        first = unknown.row(0, named=True)
+        raise InputError(
+            "trace",
+            int(first["_row"]) + 1,
+            f"unknown backend {first['backend']!r} ({unknown.height} row(s)); "
+            f"the backends are {', '.join(b.name for b in bs)}",
+        )
     slow = pl.when(pl.col("time_s") >= pl.col("_slow_at")).then(pl.col("_factor")).otherwise(1.0)
     return out.with_columns(
         (pl.col("service_ms") * pl.col("_speed").fill_null(1.0) / slow.fill_null(1.0)).alias(
@@ -271,6 +291,7 @@ def run_simulation(
     check_rise: int = 2,
     eject_after: int | None = 5,
     eject_base_s: float = 1.0,
+    eject_backoff: float = 2.0,
     fail_ms: float = 1.0,
     sticky_ttl_s: float | None = None,
     ewma_tau_s: float = 10.0,
@@ -300,6 +321,8 @@ def run_simulation(
         raise ParameterError(f"check_s must be > 0 or None, not {check_s!r}")
     if eject_after is not None:
         eject_after = positive_int("eject_after", eject_after)
+    if not eject_backoff >= 1.0:
+        raise ParameterError(f"eject_backoff must be ≥ 1, not {eject_backoff!r}")
     if fail_ms < 0 or ewma_tau_s <= 0 or eject_base_s <= 0:
         raise ParameterError("fail_ms must be ≥ 0; ewma_tau_s and eject_base_s > 0")
     if sticky_ttl_s is not None and sticky_ttl_s <= 0:
@@ -323,7 +346,7 @@ def run_simulation(
             bar["slow_factor"], bar["fail_at"], bar["recover_at"], bar["ring_h"],
             bar["ring_o"], arr["n_sessions"], seed, float(check_s or 0.0),
             positive_int("check_fall", check_fall), positive_int("check_rise", check_rise),
-            int(eject_after or 0), float(eject_base_s), fail_ms / 1000.0,
+            int(eject_after or 0), float(eject_base_s), float(eject_backoff), fail_ms / 1000.0,
             float(sticky_ttl_s or 0.0), float(ewma_tau_s), lat, wait, chosen, failed,
         )  # fmt: skip
         ok = ~failed
@@ -403,7 +426,9 @@ def simulate(
     **options
         ``check_s`` (active health-check interval; None: none), ``check_fall`` /
         ``check_rise`` (checks in a row that mark a backend down / up), ``eject_after``
-        (consecutive failures that eject; None: no ejection), ``eject_base_s``,
+        (consecutive failures that eject; None: no ejection), ``eject_base_s`` (the
+        first ejection), ``eject_backoff`` (each ejection in a row this many times
+        longer: 2 by default as Envoy; 1 for nginx's fixed ``fail_timeout``),
         ``fail_ms`` (how long a failed request takes), ``sticky_ttl_s``,
         ``ewma_tau_s``, ``vnodes``, ``seed``.
 
@@ -430,3 +455,138 @@ def simulate(
     """
     options["keep_requests"] = False
     return run_simulation(requests, backends, strategies, **options).summary
+
+
+_FAILED_ATTEMPT = (502, 504)  # nginx: refused / reset / timed out talking to the upstream
+
+
+def outages_from_log(
+    trace: FrameLike, backends: Iterable[Backend | str | Mapping[str, Any]]
+) -> list[Backend]:
+    """The backends with their outage timed by the log's failed upstream attempts.
+
+    An outage planned (or remembered) as "killed at 14 s, back 5 s later" rarely lines
+    up with the trace's own clock, which starts at the first logged request. nginx
+    logs every attempt: ``$upstream_addr`` ``"a, b"`` with ``$upstream_status``
+    ``"502, 200"`` is a request that failed on ``a`` and was retried on ``b``. Per
+    backend with an address, the outage starts at its first failed attempt (status 502
+    or 504, or none) and ends at its first successful attempt after that (an upper
+    bound: nginx only tries it again after ``fail_timeout``). Backends whose attempts
+    never failed keep the times they had.
+
+    Parameters
+    ----------
+    trace : frame-like
+        :func:`~perflab.balancing.read_nginx` output with ``upstream_addr`` and
+        ``upstream_status`` (``$upstream_addr`` and ``$upstream_status`` in the
+        ``log_format``).
+    backends : list of Backend, str or mapping
+        The backends, with ``address`` as nginx logs it.
+
+    Returns
+    -------
+    list of Backend
+        The same backends, ``fail_at_s`` / ``recover_at_s`` taken from the log where it
+        shows a failure.
+
+    Raises
+    ------
+    ParameterError
+        The trace has no ``upstream_addr`` / ``upstream_status`` columns.
+
+    Examples
+    --------
+    >>> tr = pl.DataFrame({"time_s": [0.0, 1.0, 2.0, 5.0],
+    ...                    "upstream_addr": ["h:1", "h:1, h:2", "h:2", "h:1"],
+    ...                    "upstream_status": ["200", "502, 200", "200", "200"]})
+    >>> b = outages_from_log(tr, [Backend("a", address="h:1"), Backend("b", address="h:2")])
+    >>> (b[0].fail_at_s, b[0].recover_at_s, b[1].fail_at_s)
+    (1.0, 5.0, None)
+    """
+    import dataclasses
+
+    bs = as_backends(backends)
+    df = as_frame(trace)
+    missing = {"time_s", "upstream_addr", "upstream_status"} - set(df.columns)
+    if missing:
+        raise ParameterError(
+            f"the trace has no {', '.join(sorted(missing))}: log $upstream_addr and "
+            "$upstream_status to time an outage"
+        )
+    split = pl.col("upstream_addr", "upstream_status").str.replace_all(" : ", ", ").str.split(", ")
+    att = (
+        df.select("time_s", split)
+        .filter(pl.col("upstream_addr").list.len() == pl.col("upstream_status").list.len())
+        .explode("upstream_addr", "upstream_status")
+        .with_columns(code=pl.col("upstream_status").cast(pl.Int64, strict=False))
+        .with_columns(bad=pl.col("code").is_null() | pl.col("code").is_in(_FAILED_ATTEMPT))
+    )
+    out = []
+    for b in bs:
+        mine = att.filter(pl.col("upstream_addr") == b.address) if b.address else att.clear()
+        first = mine.filter("bad")["time_s"].min()
+        if first is None:
+            out.append(b)
+            continue
+        back = mine.filter(~pl.col("bad") & (pl.col("time_s") > first))["time_s"].min()
+        out.append(
+            dataclasses.replace(
+                b,
+                fail_at_s=float(cast(float, first)),
+                recover_at_s=None if back is None else float(cast(float, back)),
+            )
+        )
+    return out
+
+
+def logged_vs_replayed(trace: FrameLike, summary: FrameLike, strategy: str) -> pl.DataFrame:
+    """What the balancer logged beside the simulator's replay of the same setup.
+
+    The check to read before trusting a what-if: replay the current strategy with the
+    current settings (ejection, checks, outage timed from the log) and the percentiles
+    should come back close to the logged ones.
+
+    Parameters
+    ----------
+    trace : frame-like
+        The trace as read (``latency_ms``, ``status``).
+    summary : frame-like
+        :func:`simulate` output (or :attr:`Simulation.summary`) with a row for ``strategy``.
+    strategy : str
+        The strategy in use.
+
+    Returns
+    -------
+    polars.DataFrame
+        Two rows, ``source`` = ``"logged"`` then ``"replayed"``: ``requests``,
+        ``failed`` (logged: status ≥ 500), ``p50_ms``, ``p95_ms``, ``p99_ms`` (of the
+        requests that did not fail), and ``p99_ratio`` (replayed / logged).
+
+    Examples
+    --------
+    >>> tr = pl.DataFrame({"latency_ms": [1.0, 2.0, 9.0], "status": [200, 200, 502]})
+    >>> sm = pl.DataFrame({"strategy": ["round_robin"], "requests": [3], "failed": [1],
+    ...                    "p50_ms": [1.5], "p95_ms": [2.0], "p99_ms": [2.0]})
+    >>> logged_vs_replayed(tr, sm, "round_robin").select("source", "failed").rows()
+    [('logged', 1), ('replayed', 1)]
+    """
+    df = as_frame(trace)
+    sm = as_frame(summary).filter(pl.col("strategy") == strategy)
+    if sm.height != 1:
+        raise ParameterError(f"no simulated row for strategy {strategy!r}")
+    bad = pl.col("status").fill_null(0) >= 500
+    served = df.filter(~bad & pl.col("latency_ms").is_not_null())["latency_ms"].to_numpy()
+    qs = np.percentile(served, [50, 95, 99]) if served.size else [None] * 3
+    rep = sm.row(0, named=True)
+    out = pl.DataFrame(
+        {
+            "source": ["logged", "replayed"],
+            "requests": [df.height, int(rep["requests"])],
+            "failed": [int(df.select(bad.sum()).item()), int(rep["failed"])],
+            "p50_ms": [qs[0], rep["p50_ms"]],
+            "p95_ms": [qs[1], rep["p95_ms"]],
+            "p99_ms": [qs[2], rep["p99_ms"]],
+        },
+        schema_overrides={"p50_ms": pl.Float64, "p95_ms": pl.Float64, "p99_ms": pl.Float64},
+    )
+    return out.with_columns(p99_ratio=pl.col("p99_ms") / pl.col("p99_ms").first())

@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     )
     from perflab.pooling.rules import findings
     from perflab.pooling.simulate import poisson_trace, replay, what_if
-    from perflab.pooling.sizing import recommend_size
+    from perflab.pooling.sizing import recommend_size, recorded_vs_replayed
     from perflab.pooling.usage import (
         acquire_summary,
         database_ceiling,
@@ -88,6 +88,7 @@ _HOME = {
     "read_pool_stats": "read",
     "read_sqlalchemy_events": "read",
     "recommend_size": "sizing",
+    "recorded_vs_replayed": "sizing",
     "replay": "simulate",
     "saturation_periods": "usage",
     "size_recommendation": "erlang",
@@ -128,6 +129,7 @@ __all__ = [
     "read_pool_stats",
     "read_sqlalchemy_events",
     "recommend_size",
+    "recorded_vs_replayed",
     "replay",
     "saturation_periods",
     "size_recommendation",

@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from perflab.errors import ErrorMode, InputError
+from perflab.errors import ErrorMode, InputError, warn_input
 from perflab.frames import UTC_DATETIME
 from perflab.pooling.schema import (
     ACQUIRES,
@@ -501,10 +501,18 @@ def read_hikari(path: PathLike, *, errors: ErrorMode = "raise", at: object = Non
     from perflab.monitoring import read_prometheus
 
     samples = read_prometheus(path, errors=errors, at=at)  # type: ignore[arg-type]
-    if samples.is_empty() or "pool" not in samples.columns:
+    if samples.is_empty():
         return HIKARI.empty()
-    df = samples.filter(pl.col("name").is_in(list(_HIKARI)) & pl.col("pool").is_not_null())
-    if df.is_empty():
+    df = samples.filter(pl.col("name").is_in(list(_HIKARI)))
+    if "pool" in df.columns:
+        df = df.filter(pl.col("pool").is_not_null())
+    if df.is_empty() or "pool" not in df.columns:
+        # a scrape of something else (the wrong endpoint, metrics not enabled): say so
+        warn_input(
+            str(path),
+            f"no HikariCP pool: {samples.height} sample(s), none a hikaricp_* metric "
+            "with a pool label",
+        )
         return HIKARI.empty()
     df = df.with_columns(
         (pl.col("value") * pl.col("name").replace_strict(_SCALE, default=1.0)).alias("value"),

@@ -20,7 +20,7 @@ from perflab.frames import FrameLike, as_frame
 from perflab.pooling.erlang import size_recommendation
 from perflab.pooling.simulate import what_if
 
-__all__ = ["SIZING_COLUMNS", "recommend_size"]
+__all__ = ["SIZING_COLUMNS", "recommend_size", "recorded_vs_replayed"]
 
 SIZING_COLUMNS = {
     "requests": pl.Int64,
@@ -134,3 +134,63 @@ def _at(rate: float, hold: float, size: int, what: str) -> float:
     if what == "p99":
         return wait_percentile_ms(size, rate, hold, 0.99)
     return erlang_c(size, rate * hold / 1000.0)
+
+
+def recorded_vs_replayed(
+    events: FrameLike,
+    max_size: int,
+    *,
+    timeout_ms: float | None = None,
+    max_waiting: int | None = None,
+) -> pl.DataFrame:
+    """What the pool did beside the replay of its own trace at the size it ran with.
+
+    The check to read before trusting a what-if curve: the replay
+    (:func:`~perflab.pooling.what_if`) of the recorded acquires at the pool's own
+    ``max_size``, timeout and queue bound should give back the rejections, timeouts
+    and wait percentiles that were recorded.
+
+    Parameters
+    ----------
+    events : frame-like
+        :data:`~perflab.pooling.schema.ACQUIRES` of one pool.
+    max_size : int
+        The pool's ``max_size`` when the events were recorded.
+    timeout_ms, max_waiting : optional
+        Its acquire timeout and wait-queue bound (None: none).
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per measure (``rejected``, ``timeouts``, ``p95 wait (ms)``,
+        ``p99 wait (ms)``), columns ``recorded`` and ``replayed``.
+
+    Examples
+    --------
+    >>> from perflab.pooling import poisson_trace
+    >>> t = poisson_trace(300.0, 10.0, n=2000, seed=1)
+    >>> recorded_vs_replayed(t, 3)["measure"].to_list()[:2]
+    ['rejected', 'timeouts']
+    """
+    from perflab.pooling.usage import acquire_summary
+
+    df = as_frame(events)
+    got = what_if(df, [max_size], timeout_ms=timeout_ms, max_waiting=max_waiting).row(0, named=True)
+    if "wait_ms" in df.columns and "outcome" in df.columns:
+        rec = acquire_summary(df, max_size=max_size).row(0, named=True)
+        recorded = [rec["rejected"], rec["timeouts"], rec["wait_p95_ms"], rec["wait_p99_ms"]]
+    else:  # a synthetic trace: nothing was recorded
+        recorded = [None] * 4
+    return pl.DataFrame(
+        {
+            "measure": ["rejected", "timeouts", "p95 wait (ms)", "p99 wait (ms)"],
+            "recorded": [None if v is None else float(v) for v in recorded],
+            "replayed": [
+                float(got["rejected"]),
+                float(got["timeouts"]),
+                got["p95_wait_ms"],
+                got["p99_wait_ms"],
+            ],
+        },
+        schema={"measure": pl.String, "recorded": pl.Float64, "replayed": pl.Float64},
+    )

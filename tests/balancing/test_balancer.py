@@ -76,8 +76,15 @@ def test_ip_hash_rehashes_past_a_down_backend():
     assert again is not None and again != first
 
 
-def test_ip_octets_of_ipv6_are_stable():
-    assert ip_octets("::1") == ip_octets("::1")
+def test_ipv6_clients_stick_and_spread():
+    # not nginx's 16-byte IPv6 hash (see ip_octets): stable per address, and spread
+    assert ip_octets("2001:db8::1") == ip_octets("2001:db8::1") != ip_octets("2001:db8::2")
+    lb = Balancer(["a", "b", "c"], "ip_hash")
+    clients = [f"2001:db8::{i:x}" for i in range(300)]
+    first = [lb.pick(client=c).backend for c in clients]
+    assert [lb.pick(client=c).backend for c in clients] == first
+    counts = collections.Counter(first)
+    assert set(counts) == {"a", "b", "c"} and min(counts.values()) > 50
 
 
 def test_consistent_hash_moves_only_the_leaving_backends_keys():
@@ -140,8 +147,8 @@ def test_http_probe_against_a_real_server():
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     try:
         addr = f"127.0.0.1:{srv.server_address[1]}"
-        assert http_probe("/health", timeout=2)(Backend("x", address=addr))
-        assert not http_probe("/broken", timeout=2)(Backend("x", address=addr))
+        assert http_probe("/health", timeout=10)(Backend("x", address=addr))
+        assert not http_probe("/broken", timeout=10)(Backend("x", address=addr))
     finally:
         srv.shutdown()
         srv.server_close()

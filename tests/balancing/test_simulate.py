@@ -15,6 +15,7 @@ from perflab.balancing import (
     erlang_c,
     generate_trace,
     mmc_wait,
+    outages_from_log,
     run_simulation,
     service_demand,
     simulate,
@@ -148,6 +149,14 @@ def test_service_demand_undoes_speed_and_slowdown():
     assert service_demand(tr, bs)["service_ms"].to_list() == [8.0, 20.0, 9.0]
 
 
+def test_a_trace_naming_an_unknown_backend_is_refused():
+    tr = pl.DataFrame(
+        {"time_s": [0.0, 1.0, 2.0], "service_ms": [4.0, 4.0, 4.0], "backend": ["a", "zz", "zz"]}
+    )
+    with pytest.raises(InputError, match=r"trace:2: unknown backend 'zz' \(2 row\(s\)\)"):
+        service_demand(tr, [Backend("a"), Backend("b")])
+
+
 def test_empty_trace_gives_empty_results():
     out = simulate(pl.DataFrame({"time_s": [], "service_ms": []}), ["a"], "p2c")
     assert out["requests"].to_list() == [0] and out["p99_ms"][0] is None
@@ -190,3 +199,64 @@ def test_same_mean_latency_as_a_simpy_model():
     env.run()
     out = simulate(tr, bs, "round_robin", check_s=None, eject_after=None)
     assert out["mean_ms"][0] == pytest.approx(1000 * float(np.mean(lat)), rel=1e-9)
+
+
+def test_fixed_ejection_keeps_a_dead_backend_out_for_the_same_time_each_time():
+    # one request per ms for 10 s to two backends; b down from 1 s to 9 s
+    tr = pl.DataFrame({"time_s": np.arange(10_000) / 1000.0, "service_ms": np.full(10_000, 0.1)})
+    bs = [Backend("a"), Backend("b", fail_at_s=1.0, recover_at_s=9.0)]
+    opts = {"check_s": None, "eject_after": 1, "eject_base_s": 2.0}
+    fixed = simulate(tr, bs, "round_robin", eject_backoff=1.0, **opts)["failed"][0]
+    doubling = simulate(tr, bs, "round_robin", **opts)["failed"][0]
+    # nginx max_fails=1 fail_timeout=2s: one failure every 2 s of the 8 s outage
+    assert fixed == 4
+    # Envoy-like doubling: out 2 s, then 4 s, then 8 s — fewer tries, fewer failures
+    assert doubling == 3
+    with pytest.raises(ParameterError, match="eject_backoff"):
+        simulate(tr, bs, "round_robin", eject_backoff=0.5)
+
+
+def test_outage_timed_from_the_logs_failed_attempts():
+    tr = pl.DataFrame(
+        {
+            "time_s": [0.0, 1.0, 2.0, 3.0, 6.0],
+            "upstream_addr": ["h:1", "h:1, h:2", "h:2", "h:1 : h:2", "h:1"],
+            "upstream_status": ["200", "502, 200", "200", "-, 200", "200"],
+        }
+    )
+    bs = [
+        Backend("a", address="h:1", fail_at_s=10.0, recover_at_s=12.0),
+        Backend("b", address="h:2"),
+    ]
+    a, b = outages_from_log(tr, bs)
+    assert (a.fail_at_s, a.recover_at_s) == (1.0, 6.0)
+    assert b == bs[1]  # never failed: as given
+    with pytest.raises(ParameterError, match="upstream_status"):
+        outages_from_log(tr.drop("upstream_status"), bs)
+
+
+def test_replaying_the_sample_as_nginx_was_set_gives_back_what_it_logged():
+    # the bundled nginx run: round robin, max_fails=1 fail_timeout=2s, no active checks
+    from pathlib import Path
+
+    from perflab.balancing import logged_vs_replayed, read_backends, read_nginx
+
+    sample = Path(__file__).parents[2] / "data" / "sample" / "balancing"
+    backends = read_backends(sample / "backends.json")
+    trace = read_nginx(
+        sample / "nginx-upstream.log.gz",
+        (sample / "nginx_log_format.txt").read_text(),
+        names={b.address: b.name for b in backends if b.address},
+        service_field="upstream_http_x_service_ms",
+    )
+    timed = outages_from_log(trace, backends)
+    assert timed[2].fail_at_s == pytest.approx(13.06, abs=0.01)  # the first 502 on flaky
+    nginx = {"check_s": None, "eject_after": 1, "eject_base_s": 2.0, "eject_backoff": 1.0}
+    out = simulate(service_demand(trace, timed), timed, "round_robin", **nginx)
+    both = logged_vs_replayed(trace, out, "round_robin")
+    assert both["source"].to_list() == ["logged", "replayed"]
+    assert 0.8 < both["p99_ratio"][1] < 1.25
+    assert both["p95_ms"][1] == pytest.approx(both["p95_ms"][0], rel=0.25)
+    # the planned times and Envoy-style doubling ejection are not what nginx did
+    planned = simulate(service_demand(trace, backends), backends, "round_robin")
+    assert planned["p99_ms"][0] > 1.5 * both["p99_ms"][0]

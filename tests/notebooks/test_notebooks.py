@@ -351,6 +351,10 @@ def test_balancing_report_recommends_a_load_aware_strategy(sample_run: Path):
     assert "balancing.strategy-change" in html and "balancing.slow-backend" in html
     assert "Recommended: peak_ewma" in html or "Recommended: p2c" in html
     assert "medium" in html and "vegaEmbed(" in html
+    # replaying nginx's own setup gives back the p99 it logged
+    ratio = figures["current_p99_ms"]["value"] / figures["observed_p99_ms"]["value"]
+    assert 0.8 < ratio < 1.25
+    assert "as logged and as replayed" in html
 
 
 def test_images_report_finds_the_planted_problems(sample_run: Path):

@@ -17,8 +17,10 @@ def test_a_closed_loop_run_per_pool_size():
     assert out["size"].to_list() == [1, 4] and out["requests"].to_list() == [40, 40]
     assert out["errors"].to_list() == [0, 0]
     one, four = out.row(0, named=True), out.row(1, named=True)
-    # four clients on one connection queue behind each other; on four they do not
-    assert one["wait_p99_ms"] > 10 > four["wait_p99_ms"]
+    # four clients on one connection queue behind each other (for the other three's
+    # 10 ms sleeps); on four they do not
+    assert one["wait_p99_ms"] > 10 and one["wait_probability"] > 0.5
+    assert four["wait_mean_ms"] < one["wait_mean_ms"] / 3
     assert four["throughput_rps"] > one["throughput_rps"]
     assert one["latency_p50_ms"] >= 10
 
@@ -37,7 +39,7 @@ def test_a_refused_dsn_fails_within_the_timeout(closed_port):
     start = time.monotonic()
     with pytest.raises(PoolError, match=f"127.0.0.1:{closed_port}/test"):
         benchmark_pool(f"postgresql://postgres@127.0.0.1:{closed_port}/test", [2], 2, timeout_s=1.0)
-    assert time.monotonic() - start < 4
+    assert time.monotonic() - start < 4.5  # the 1 s timeout (the default is 5 s)
 
 
 @live

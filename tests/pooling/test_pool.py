@@ -33,24 +33,49 @@ def test_the_seed_defaults():
     )  # fmt: skip
 
 
-def test_every_acquire_is_recorded_with_wait_and_hold():
-    with InstrumentedPool(DSN, min_size=1, max_size=2, name="t") as pool:
+def _until(cond, limit_s: float = 30.0) -> None:
+    """Wait for ``cond()`` (the pool's own counters), failing only after ``limit_s``."""
+    deadline = time.monotonic() + limit_s
+    while not cond():
+        assert time.monotonic() < deadline, "the pool never got there"
+        time.sleep(0.005)
 
-        def work():
+
+def test_every_acquire_is_recorded_with_wait_and_hold():
+    # two connections held until two more requests queue behind them: those two wait
+    # at least the 100 ms the holders keep them after that (sleeps only run long)
+    with InstrumentedPool(DSN, min_size=2, max_size=2, name="t") as pool:
+        release = threading.Event()
+        held = threading.Semaphore(0)
+
+        def holder():
             with pool.connection() as conn:
                 conn.execute("SELECT pg_sleep(0.05)")
+                held.release()
+                release.wait(30)
 
-        threads = [threading.Thread(target=work) for _ in range(4)]
-        for t in threads:
+        def waiter():
+            with pool.connection() as conn:
+                conn.execute("SELECT 1")
+
+        holders = [threading.Thread(target=holder) for _ in range(2)]
+        for t in holders:
             t.start()
-        for t in threads:
-            t.join()
-    ev = pool.events()
+        for _ in range(2):
+            assert held.acquire(timeout=30)
+        waiters = [threading.Thread(target=waiter) for _ in range(2)]
+        for t in waiters:
+            t.start()
+        _until(lambda: pool.pool.get_stats().get("requests_waiting", 0) == 2)
+        time.sleep(0.1)
+        release.set()
+        for t in holders + waiters:
+            t.join(30)
+    ev = pool.events().sort("start")
     assert ACQUIRES.validate(ev).height == 4
     assert ev["outcome"].to_list() == ["ok"] * 4
-    assert ev["hold_ms"].min() >= 45  # the query's sleep
-    # two connections for four requests of 50 ms: the last two waited for one
-    assert ev["wait_ms"].sort()[-2:].min() >= 30
+    assert ev["hold_ms"].head(2).min() >= 145  # the query's sleep and the 100 ms after
+    assert ev["wait_ms"].tail(2).min() >= 100  # queued behind them
     assert ev["in_use"].max() == 2 and set(ev["pool"]) == {"t"}
     stats = pool.stats()
     assert POOL_STATS.validate(stats).height >= 2  # at open and at close
@@ -58,14 +83,14 @@ def test_every_acquire_is_recorded_with_wait_and_hold():
 
 
 def test_a_pool_exhausted_past_its_queue_rejects_at_once_and_counts():
-    pool = InstrumentedPool(DSN, min_size=1, max_size=1, max_waiting=1, timeout_s=5)
+    pool = InstrumentedPool(DSN, min_size=1, max_size=1, max_waiting=1, timeout_s=60)
     release = threading.Event()
     held = threading.Event()
 
     def holder():
         with pool.connection():
             held.set()
-            release.wait(5)
+            release.wait(60)
 
     def waiter():
         with pool.connection():
@@ -73,16 +98,14 @@ def test_a_pool_exhausted_past_its_queue_rejects_at_once_and_counts():
 
     h = threading.Thread(target=holder)
     h.start()
-    held.wait(5)
+    assert held.wait(30)
     w = threading.Thread(target=waiter)
     w.start()
-    deadline = time.monotonic() + 5
-    while pool.pool.get_stats().get("requests_waiting", 0) < 1 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    _until(lambda: pool.pool.get_stats().get("requests_waiting", 0) == 1)
     start = time.monotonic()
     with pytest.raises(TooManyRequests, match="1 requests waiting"), pool.connection():
         pass
-    assert time.monotonic() - start < 1  # rejected at once, not after the timeout
+    assert time.monotonic() - start < 30  # rejected at once, not after the 60 s timeout
     release.set()
     h.join()
     w.join()
@@ -139,9 +162,9 @@ def test_a_refused_dsn_is_a_clear_error_within_the_timeout(closed_port):
     start = time.monotonic()
     with pytest.raises(PoolError) as info:
         InstrumentedPool(
-            f"postgresql://app:{secret}@127.0.0.1:{closed_port}/test", open_timeout_s=1.5
+            f"postgresql://app:{secret}@127.0.0.1:{closed_port}/test", open_timeout_s=1.0
         )
-    assert time.monotonic() - start < 4
+    assert time.monotonic() - start < 8  # the 1 s open timeout (the default is 10 s)
     text = str(info.value)
     assert f"127.0.0.1:{closed_port}/test" in text and "refused" in text.lower()
     assert secret not in f"{info.value!s} {info.value!r}" and info.value.__cause__ is None
@@ -149,7 +172,8 @@ def test_a_refused_dsn_is_a_clear_error_within_the_timeout(closed_port):
 
 def test_the_async_pool_records_the_same_way():
     async def main():
-        async with AsyncInstrumentedPool(DSN, min_size=1, max_size=2, name="a") as pool:
+        # both connections open before the five requests arrive: two at once, three wait
+        async with AsyncInstrumentedPool(DSN, min_size=2, max_size=2, name="a") as pool:
 
             async def one():
                 async with pool.connection() as conn:

@@ -7,7 +7,7 @@ import warnings
 import polars as pl
 import pytest
 
-from perflab.errors import InputError
+from perflab.errors import InputError, InputWarning
 from perflab.pooling import (
     ACQUIRES,
     HIKARI,
@@ -176,6 +176,11 @@ def test_hikari_bad_and_empty(tmp_path):
     e = tmp_path / "e.prom"
     e.write_text("")
     assert read_hikari(e).equals(HIKARI.empty())
+    # a scrape of the wrong endpoint is no pool at all, and says so rather than nothing
+    other = tmp_path / "node.prom"
+    other.write_text("# TYPE jvm_threads_live_threads gauge\njvm_threads_live_threads 42.0\n")
+    with pytest.warns(InputWarning, match="no HikariCP pool: 1 sample"):
+        assert read_hikari(other).equals(HIKARI.empty())
 
 
 @live

@@ -12,6 +12,7 @@ from perflab.pooling import (
     pool_timeline,
     read_acquires,
     recommend_size,
+    recorded_vs_replayed,
     saturation_periods,
     what_if,
 )
@@ -103,3 +104,18 @@ def test_the_ceiling_of_a_refused_server(closed_port):
         database_ceiling(
             2, 10, dsn=f"postgresql://postgres@127.0.0.1:{closed_port}/test", timeout_s=2
         )
+
+
+def test_the_capture_replayed_at_its_own_settings_gives_back_what_was_recorded():
+    ev = read_acquires(SAMPLES / "app.acquires.jsonl.gz")
+    both = recorded_vs_replayed(ev, 4, timeout_ms=250, max_waiting=16)
+    got = {m: (r, p) for m, r, p in both.rows()}
+    assert got["rejected"][0] > 50 and got["rejected"][1] == pytest.approx(
+        got["rejected"][0], rel=0.2
+    )
+    for m in ("p95 wait (ms)", "p99 wait (ms)"):
+        assert got[m][1] == pytest.approx(got[m][0], rel=0.15)
+    # leave out the bounded queue and the replay no longer matches: nobody is turned
+    # away, so the queue and its waits grow — the settings are part of the model
+    unbounded = dict(recorded_vs_replayed(ev, 4).select("measure", "replayed").rows())
+    assert unbounded["rejected"] == 0 and unbounded["p99 wait (ms)"] > 2 * got["p99 wait (ms)"][0]
