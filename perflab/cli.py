@@ -7,6 +7,10 @@
     perflab samples [--dest DIR] [--only DOMAIN ...]
     perflab gate RESULTS [--p95-ms X] [--p99-ms X] [--error-rate X] [--min-rps X]
                  [--baseline FILE] [--margin 0.05] [--alpha 0.05]
+    perflab export [RUN] [--format csv|json|parquet|markdown|xlsx] [--single-html]
+                   [--out DIR] [--reports DIR]
+    perflab compare RUN_A RUN_B [--out FILE] [--reports DIR]
+    perflab index [--out DIR] [--run RUN ...]
 
 ``run`` executes the notebooks and writes ``DIR/<run-id>/index.html``; it exits with 1
 when a notebook failed or timed out (after building the whole report), 2 for a usage
@@ -21,6 +25,16 @@ gate: fail — <why>`` — and exits with 0 on a pass, 1 on a breached threshold
 regression against the baseline, 2 on a usage error (a missing or unreadable file,
 no threshold and no baseline). ``--error-rate`` is a fraction (``0.01``) or a
 percentage (``1%``).
+
+``export`` writes a run's headline figures, its recommendations and the frames its
+notebooks published (:mod:`perflab.report.export`) to ``RUN/export/`` or ``--out``;
+RUN is a run id under ``--reports`` (default ``reports``), a run directory, or the
+latest run when left out. ``--format markdown --out -`` prints the Markdown (for a
+pull-request comment); ``--single-html`` writes one self-contained HTML file of the
+index and every report. ``compare`` writes an HTML page of run B against run A
+(:mod:`perflab.report.compare`). ``index`` rebuilds the dashboards of ``DIR`` from the
+history (:mod:`perflab.report.rebuild`): every run's ``index.html`` (or those given
+with ``--run``) and ``DIR/index.html``, the list of all runs.
 """
 
 from __future__ import annotations
@@ -33,7 +47,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
-from perflab.errors import ParameterError
+from perflab.errors import InputError, ParameterError
 
 __all__ = ["build_parser", "main"]
 
@@ -131,6 +145,52 @@ def build_parser() -> argparse.ArgumentParser:
         "--margin", type=float, default=0.05, help="relative change that does not matter"
     )
     gate.add_argument("--alpha", type=float, default=0.05, help="significance level")
+
+    export = commands.add_parser(
+        "export",
+        help="export a run's figures, recommendations and published frames",
+        description="Write a run's tables as CSV, JSON, Parquet, Markdown or Excel.",
+    )
+    export.add_argument(
+        "run", nargs="?", metavar="RUN", help="run id or directory (default latest)"
+    )
+    export.add_argument(
+        "--format",
+        dest="fmt",
+        default="csv",
+        choices=["csv", "json", "parquet", "markdown", "xlsx"],
+        help="output format (default csv)",
+    )
+    export.add_argument(
+        "--single-html",
+        action="store_true",
+        help="also write one self-contained HTML file of the index and every report",
+    )
+    export.add_argument(
+        "--out", metavar="DIR", help="output directory (default RUN/export); - prints markdown"
+    )
+    export.add_argument("--reports", default="reports", metavar="DIR", help="reports directory")
+
+    compare = commands.add_parser(
+        "compare",
+        help="compare two runs in an HTML report",
+        description="Every headline figure of RUN_B against RUN_A, with significance tests "
+        "where both runs kept raw data.",
+    )
+    compare.add_argument("run_a", metavar="RUN_A", help="baseline run id or directory")
+    compare.add_argument("run_b", metavar="RUN_B", help="run id or directory to compare")
+    compare.add_argument("--out", metavar="FILE", help="default DIR/compare/A_vs_B.html")
+    compare.add_argument("--reports", default="reports", metavar="DIR", help="reports directory")
+
+    index = commands.add_parser(
+        "index",
+        help="rebuild the dashboards from the history",
+        description="Re-render each run's index.html and DIR/index.html from DIR/history.",
+    )
+    index.add_argument("--out", default="reports", metavar="DIR", help="reports directory")
+    index.add_argument(
+        "--run", nargs="+", action="extend", metavar="RUN", help="only these runs' dashboards"
+    )
     return parser
 
 
@@ -246,6 +306,40 @@ def _cmd_gate(args: argparse.Namespace) -> int:
     return 0 if outcome.passed else EXIT_FAILED
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from perflab.frames import write_atomic
+    from perflab.report.export import export, load_run, markdown, resolve_run, single_html
+
+    root = resolve_run(args.run, args.reports)
+    if args.out == "-":
+        if args.fmt != "markdown":
+            raise ParameterError("--out - (standard output) is for --format markdown only")
+        sys.stdout.write(markdown(root))
+        return 0
+    for path in export(root, args.fmt, out=args.out, out_dir=args.reports):
+        print(path)
+    if args.single_html:
+        target = Path(args.out) if args.out else root / "export"
+        run_id = load_run(root)["run_id"]
+        print(write_atomic(target / f"{run_id}.html", single_html(root)))
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from perflab.report.compare import write_comparison
+
+    print(write_comparison(args.run_a, args.run_b, args.out, out_dir=args.reports))
+    return 0
+
+
+def _cmd_index(args: argparse.Namespace) -> int:
+    from perflab.report.rebuild import rebuild
+
+    for path in rebuild(args.out, runs=args.run):
+        print(path)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``perflab`` command with ``argv`` (default ``sys.argv[1:]``).
 
@@ -280,8 +374,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_run(args)
         if args.command == "gate":
             return _cmd_gate(args)
+        if args.command == "export":
+            return _cmd_export(args)
+        if args.command == "compare":
+            return _cmd_compare(args)
+        if args.command == "index":
+            return _cmd_index(args)
         return _cmd_samples(args)
-    except ParameterError as exc:
+    except (ParameterError, InputError) as exc:
         print(f"perflab: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

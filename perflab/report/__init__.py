@@ -10,10 +10,19 @@ From Python (the ``perflab run`` command does the same)::
     result = report.run("notebooks", "reports", jobs=2)
     result.index        # reports/<run-id>/index.html
 
+Across runs and out of perflab::
+
+    report.trend("monitoring/p95_ms", runs=50)   # change points (E-Divisive)
+    report.publish("recommendations", findings)  # in a notebook: kept for export
+
 Importing this package is cheap (it is imported in every kernel): papermill,
 nbconvert and polars load only when :func:`run` or :func:`history` is called; ``run``
 and ``RunResult`` are :func:`perflab.report.runner.run` and
-:class:`perflab.report.runner.RunResult`, imported on first use.
+:class:`perflab.report.runner.RunResult`, imported on first use, as are
+:func:`~perflab.report.trend.trend`, :func:`~perflab.report.export.publish`,
+:func:`~perflab.report.export.export`, :func:`~perflab.report.export.single_html`,
+:func:`~perflab.report.compare.compare_runs` and
+:func:`~perflab.report.rebuild.rebuild`.
 """
 
 from __future__ import annotations
@@ -26,19 +35,40 @@ from perflab.report.figures import BETTER, Figure, figure, read_figures, recorde
 if TYPE_CHECKING:
     import polars as pl
 
+    from perflab.report.compare import compare_runs
+    from perflab.report.export import export, publish, single_html
+    from perflab.report.rebuild import rebuild
     from perflab.report.runner import RunResult, run
+    from perflab.report.trend import trend
 
 __all__ = [
     "BETTER",
     "Figure",
     "RunResult",
+    "compare_runs",
+    "export",
     "figure",
     "history",
     "previous_value",
+    "publish",
     "read_figures",
+    "rebuild",
     "recorded",
     "run",
+    "single_html",
+    "trend",
 ]
+
+_LAZY = {
+    "run": "runner",
+    "RunResult": "runner",
+    "trend": "trend",
+    "publish": "export",
+    "export": "export",
+    "single_html": "export",
+    "compare_runs": "compare",
+    "rebuild": "rebuild",
+}
 
 
 def history(out_dir: str | os.PathLike[str] = "reports") -> pl.DataFrame:
@@ -77,9 +107,9 @@ def previous_value(
 
 
 def __getattr__(name: str) -> Any:
-    """``run`` and ``RunResult`` come from :mod:`perflab.report.runner`, loaded on first use."""
-    if name in ("run", "RunResult"):
-        from perflab.report import runner
+    """``run``, ``trend``, ``publish`` … come from their submodules, loaded on first use."""
+    if name in _LAZY:
+        import importlib
 
-        return getattr(runner, name)
+        return getattr(importlib.import_module(f"perflab.report.{_LAZY[name]}"), name)
     raise AttributeError(f"module 'perflab.report' has no attribute {name!r}")
