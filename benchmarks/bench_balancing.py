@@ -31,22 +31,13 @@ import itertools
 import random
 import statistics
 import time
-from collections.abc import Callable
 
 import numpy as np
+from _timing import timings
 
 from perflab.balancing import Backend, Balancer, generate_trace, simulate
 
 BACKENDS = [Backend("a", speed=1.5), Backend("b"), Backend("c", speed=0.75)]
-
-
-def median_time(fn: Callable[[], object], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def simpy_model(t: np.ndarray, svc: np.ndarray, strategy: str, seed: int = 0) -> float:
@@ -105,7 +96,7 @@ def main() -> None:
     for s in ("round_robin", "least_connections", "weighted", "ip_hash", "p2c",
               "consistent_hash", "peak_ewma"):  # fmt: skip
         opts = {"check_s": None, "eject_after": None}
-        dt = median_time(lambda s=s, o=opts: simulate(trace, BACKENDS, s, **o), args.runs)
+        dt = timings(lambda s=s, o=opts: simulate(trace, BACKENDS, s, **o), args.runs).median
         mean = simulate(small, BACKENDS, s, **opts)["mean_ms"][0]
         rate = args.requests / dt
         if s in ("round_robin", "least_connections", "p2c"):

@@ -18,10 +18,10 @@ import copy
 import gzip
 import json
 import random
-import statistics
 import tempfile
-import time
 from pathlib import Path
+
+from _timing import interleaved
 
 from perflab.bundles import read_webpack_stats
 
@@ -64,15 +64,6 @@ def build(target_mb: float, seed: int = 11) -> bytes:
     return json.dumps(stats).encode()
 
 
-def median_time(fn, rounds: int) -> float:  # type: ignore[no-untyped-def]
-    times = []
-    for _ in range(rounds):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--mb", type=float, default=100.0)
@@ -93,8 +84,7 @@ def main() -> None:
             nonlocal rows
             rows = read_webpack_stats(path).module_frame.height
 
-        t_peer = median_time(peer, args.rounds)
-        t_ours = median_time(ours, args.rounds)
+        t_peer, t_ours = (t.median for t in interleaved([peer, ours], args.rounds))
     print(f"stats.json: {size_mb:.1f} MB, {rows:,} module rows; medians of {args.rounds}")
     print(f"json.load (Python objects)      {t_peer:7.2f} s")
     print(f"read_webpack_stats (5 frames)   {t_ours:7.2f} s   target < 10 s")

@@ -33,11 +33,10 @@ import argparse
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
+from _timing import median_and_result
 
 from perflab.caching import miss_ratio_curve, prepare, read_oracle_general, write_oracle_general
 from perflab.caching.curve import stack_distances
@@ -46,17 +45,6 @@ from perflab.caching.synth import zipf_trace
 
 POLICIES = ["fifo", "lru", "clock", "sieve", "lfu", "s3fifo", "arc", "2q", "wtinylfu"]
 TARGET = {"fifo": 10, "lru": 10, "clock": 10, "sieve": 10, "s3fifo": 3, "arc": 3, "wtinylfu": 3}
-
-
-def median_time(fn: Callable[[], Any], runs: int) -> tuple[float, Any]:
-    """Median wall time of ``runs`` calls, and the last result."""
-    times = []
-    out = None
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), out
 
 
 def libcachesim_run(path: Path, policy: str, size: int) -> tuple[float, float]:
@@ -107,8 +95,8 @@ def main() -> None:
         stack_distances(small)
         miss_ratio_curve(small, method="shards", rate=0.1)
 
-        t_read, trace = median_time(lambda: read_oracle_general(path), args.runs)
-        t_prep, p = median_time(lambda: prepare(trace), args.runs)
+        t_read, trace = median_and_result(lambda: read_oracle_general(path), args.runs)
+        t_prep, p = median_and_result(lambda: prepare(trace), args.runs)
         print(
             f"read oracleGeneral {t_read:.2f} s, prepare {t_prep:.2f} s "
             f"({n / (t_read + t_prep) / 1e6:.1f} M requests/s)\n"
@@ -121,7 +109,7 @@ def main() -> None:
             f"{'hit ratio (ours / theirs)':>30}"
         )
         for policy in policies:
-            ours_t, c = median_time(lambda pol=policy: run_one(p, pol, size), args.runs)
+            ours_t, c = median_and_result(lambda pol=policy: run_one(p, pol, size), args.runs)
             lcs = [libcachesim_run(path, policy, size) for _ in range(args.runs)]
             theirs_t = statistics.median(t for t, _ in lcs)
             target = f"≥{TARGET[policy]}" if policy in TARGET else ""
@@ -131,7 +119,7 @@ def main() -> None:
                 f"{c[1] / c[0]:>18.4f} / {lcs[0][1]:.4f}"
             )
 
-        t_mrc, _ = median_time(lambda: stack_distances(p), args.runs)
+        t_mrc, _ = median_and_result(lambda: stack_distances(p), args.runs)
         sizes = default_sizes(p.n_obj)
         t_lcs16 = sum(libcachesim_run(path, "lru", s)[0] for s in sizes)
         print(
@@ -142,7 +130,7 @@ def main() -> None:
 
         grid = np.array(sizes)
         exact = miss_ratio_curve(p, sizes=grid)
-        t_sh, sh = median_time(
+        t_sh, sh = median_and_result(
             lambda: miss_ratio_curve(p, method="shards", rate=0.001, sizes=grid), args.runs
         )
         gap = (sh["miss_ratio"] - exact["miss_ratio"]).abs().max()

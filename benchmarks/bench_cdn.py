@@ -57,13 +57,13 @@ import gzip
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote
 
 import numpy as np
 import pandas as pd
 import polars as pl
+from _timing import interleaved
 
 from perflab.cdn import read_cloudfront
 from perflab.cdn import samples as cdn_samples
@@ -163,18 +163,6 @@ def with_pandas(path: Path) -> tuple[pd.DataFrame, float]:
 # --------------------------------------------------------------------------- timing
 
 
-def timed(fns: list[Callable[[], object]], rounds: int) -> list[tuple[list[float], list[float]]]:
-    """(wall seconds, CPU seconds) of each call of each function, the functions taking turns."""
-    out: list[tuple[list[float], list[float]]] = [([], []) for _ in fns]
-    for _ in range(rounds):
-        for fn, (wall, cpu) in zip(fns, out, strict=True):
-            c0, t0 = time.process_time(), time.perf_counter()
-            fn()
-            wall.append(time.perf_counter() - t0)
-            cpu.append(time.process_time() - c0)
-    return out
-
-
 def cross_check(ours: pl.DataFrame, peer: pd.DataFrame) -> list[str]:
     """Lines comparing perflab's frame with pandas' of the same log."""
     theirs = pl.from_pandas(peer)
@@ -264,7 +252,9 @@ def main() -> None:
                 kept["peer"], seconds = with_pandas(f)
                 reads.append(seconds)
 
-            (p_wall, p_cpu), (q_wall, q_cpu) = timed([ours, peer], args.rounds)
+            (p_wall, p_cpu), (q_wall, q_cpu) = (
+                (t.times, t.cpu_times) for t in interleaved([ours, peer], args.rounds)
+            )
             p, q = med(p_wall), med(q_wall)
             ratio = "ratio (pandas time / perflab time)"
             rounds = ", ".join(f"{x:.2f}" for x in p_wall)

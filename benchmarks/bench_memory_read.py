@@ -15,12 +15,11 @@ import argparse
 import gzip
 import random
 import re
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import polars as pl
+from _timing import interleaved
 
 from perflab.memory.read import read_trace_gc
 
@@ -92,15 +91,6 @@ def peer(path: Path) -> pl.DataFrame:
     return pl.DataFrame(cols)
 
 
-def timed(fn, rounds: int) -> tuple[float, int]:  # type: ignore[no-untyped-def]
-    times, n = [], 0
-    for _ in range(rounds):
-        t = time.perf_counter()
-        n = fn().height
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), n
-
-
 def main() -> None:
     """Build the log, time both readers, print lines/s and the ratio."""
     ap = argparse.ArgumentParser()
@@ -111,8 +101,9 @@ def main() -> None:
         path = Path(tmp) / "trace-gc.log"
         path.write_bytes(build(args.lines))
         size = path.stat().st_size / 1e6
-        ours, n_ours = timed(lambda: read_trace_gc(path), args.rounds)
-        theirs, n_peer = timed(lambda: peer(path), args.rounds)
+        mine, other = interleaved([lambda: read_trace_gc(path), lambda: peer(path)], args.rounds)
+        ours, n_ours = mine.median, mine.result.height
+        theirs, n_peer = other.median, other.result.height
     print(f"{args.lines:,} lines ({size:.0f} MB), median of {args.rounds} rounds")
     for name, secs, n in (("read_trace_gc", ours, n_ours), ("python re loop", theirs, n_peer)):
         print(f"  {name:<16}  {secs:6.2f} s  {args.lines / secs:12,.0f} lines/s  {n:,} events")

@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import statistics
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import polars as pl
+from _timing import interleaved
 
 from perflab.monitoring.read import read_metrics
 
@@ -42,19 +40,6 @@ def make_csv(path: Path, rows: int) -> None:
     frame.write_csv(path)
 
 
-def timed(fns: list[Callable[[], object]], runs: int) -> list[tuple[float, object]]:
-    """Median seconds and last result of each function, runs interleaved so that
-    load from other processes falls on both sides alike."""
-    samples: list[list[float]] = [[] for _ in fns]
-    outs: list[object] = [None] * len(fns)
-    for _ in range(runs):
-        for i, fn in enumerate(fns):
-            t0 = time.perf_counter()
-            outs[i] = fn()
-            samples[i].append(time.perf_counter() - t0)
-    return [(statistics.median(s), o) for s, o in zip(samples, outs, strict=True)]
-
-
 def with_pandas(path: Path) -> pd.DataFrame:
     df = pd.read_csv(path)
     df["timestamp"] = pd.to_datetime(df["timestamp"], utc=True)
@@ -74,8 +59,11 @@ def main() -> None:
         size_mb = path.stat().st_size / 1e6
         print(f"input: {args.rows:,} rows, {size_mb:.0f} MB CSV; median of {args.runs} runs")
         for label, file in (("csv", path), ("csv.gz", packed)):
-            (ours, frame), (peer, pdf) = timed(
-                [lambda f=file: read_metrics(f), lambda f=file: with_pandas(f)], args.runs
+            (ours, frame), (peer, pdf) = (
+                (t.median, t.result)
+                for t in interleaved(
+                    [lambda f=file: read_metrics(f), lambda f=file: with_pandas(f)], args.runs
+                )
             )
             check(frame, pdf, args.rows)
             print(f"[{label}] perflab read_metrics           {ours:8.3f} s")

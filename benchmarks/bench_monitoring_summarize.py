@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import time
 from collections.abc import Callable
 from typing import Any
@@ -37,6 +36,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 import scipy.stats
+from _timing import timings
 
 from perflab.monitoring.compare import compare_windows
 from perflab.monitoring.summarize import summarize
@@ -99,13 +99,8 @@ def pandas_summary(pdf: pd.DataFrame) -> pd.DataFrame:
 
 
 def timed(fn: Callable[[], Any], runs: int) -> tuple[float, list[float], Any]:
-    times = []
-    result = None
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), times, result
+    t = timings(fn, runs)
+    return t.median, t.times, t.result
 
 
 def compare_frames(groups: int = 6, n: int = 17_000) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -13,11 +13,10 @@ ratio. Then Erlang C's prediction against the simulation's for sizes 5 to 10.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import numpy as np
 import polars as pl
+from _timing import timings
 
 from perflab.pooling import erlang_table, poisson_trace, replay, what_if
 
@@ -48,15 +47,6 @@ def simpy_waits(arrivals: np.ndarray, holds: np.ndarray, size: int) -> np.ndarra
     return waits
 
 
-def timed(fn, rounds: int) -> float:  # type: ignore[no-untyped-def]
-    times = []
-    for _ in range(rounds):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--requests", type=int, default=200_000)
@@ -65,10 +55,10 @@ def main() -> None:
     args = ap.parse_args()
     trace = poisson_trace(RATE, HOLD, n=args.requests, seed=1)
     what_if(trace.head(100), [SIZE])  # compile the kernel outside the timing
-    ours = timed(lambda: what_if(trace, [SIZE]), args.rounds)
+    ours = timings(lambda: what_if(trace, [SIZE]), args.rounds).median
     peer_trace = replay(trace.head(args.peer_requests), SIZE)
     arr, hold = peer_trace["arrival_ms"].to_numpy(), peer_trace["hold_ms"].to_numpy()
-    peer = timed(lambda: simpy_waits(arr, hold, SIZE), max(1, args.rounds))
+    peer = timings(lambda: simpy_waits(arr, hold, SIZE), max(1, args.rounds)).median
     ours_rate = args.requests / ours
     peer_rate = args.peer_requests / peer
     same = np.allclose(simpy_waits(arr, hold, SIZE), peer_trace["sim_wait_ms"].to_numpy())

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import altair as alt
@@ -260,21 +261,35 @@ class Table:
     """
 
     def __init__(
-        self, df: pl.DataFrame, *, caption: str = "", max_rows: int = 50, max_chars: int = 300
+        self,
+        df: pl.DataFrame,
+        *,
+        caption: str = "",
+        max_rows: int = 50,
+        max_chars: int = 300,
+        links: Mapping[str, str] | None = None,
     ) -> None:
         self.df = df
         self.caption = caption
         self.max_rows = max_rows
         self.max_chars = max_chars
+        self.links = dict(links or {})
 
     def _repr_html_(self) -> str:
-        head = "".join(f"<th>{html.escape(c)}</th>" for c in self.df.columns)
+        hidden = set(self.links.values())
+        shown = [c for c in self.df.columns if c not in hidden]
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in shown)
         rows = []
         for row in self.df.head(self.max_rows).iter_rows(named=True):
             cells = []
             for col, v in row.items():
+                if col in hidden:
+                    continue
                 text = _fmt(v)
-                if col == "severity" and isinstance(v, str):
+                href = row.get(self.links[col]) if col in self.links else None
+                if isinstance(href, str) and _SAFE_HREF.match(href):
+                    text = f'<a href="{html.escape(href)}">{html.escape(text)}</a>'
+                elif col == "severity" and isinstance(v, str):
                     color = SEVERITY_COLORS.get(v, "#6b7280")
                     text = (
                         f'<span style="background:{color};color:#fff;border-radius:3px;'
@@ -291,7 +306,7 @@ class Table:
                 cells.append(f'<td style="text-align:{align}">{text}</td>')
             rows.append("<tr>" + "".join(cells) + "</tr>")
         more = self.df.height - self.max_rows
-        width = max(1, self.df.width)
+        width = max(1, len(shown))
         foot = (
             f'<tfoot><tr><td colspan="{width}" style="text-align:left">… {more} more rows'
             "</td></tr></tfoot>"
@@ -311,6 +326,9 @@ class Table:
 
     def __repr__(self) -> str:
         return repr(self.df)
+
+
+_SAFE_HREF = re.compile(r"^(?:https?://|(?![a-zA-Z][a-zA-Z0-9+.-]*:))[^\s\"'<>]*$")
 
 
 def _fmt(v: object) -> str:
@@ -334,22 +352,32 @@ def table(
     caption: str = "",
     max_rows: int = 50,
     max_chars: int = 300,
+    links: Mapping[str, str] | None = None,
 ) -> Table:
     """Display a frame as an escaped HTML table (severities shown as coloured badges).
 
     A cell longer than ``max_chars`` (a long SQL script, a stack trace) is cut with
-    ``…``; its whole text is the cell's tooltip.
+    ``…``; its whole text is the cell's tooltip. ``links`` maps a shown column to a
+    column holding a link for each of its cells (a relative path or an http(s) URL;
+    anything else, ``javascript:`` included, stays plain text); the link column is
+    not shown.
 
     Examples
     --------
     >>> t = table(pl.DataFrame({"subject": ["<script>"], "score": [1.5]}))
     >>> "<script>" in t._repr_html_(), "&lt;script&gt;" in t._repr_html_()
     (False, True)
+    >>> t = table({"notebook": ["api", "x"], "page": ["api.html", "javascript:alert(1)"]},
+    ...           links={"notebook": "page"})
+    >>> html_ = t._repr_html_()
+    >>> '<a href="api.html">api</a>' in html_, "javascript" in html_, "<th>page" in html_
+    (True, False, False)
     """
     frame = as_frame(df)
     if columns is not None:
-        frame = frame.select(list(columns))
-    return Table(frame, caption=caption, max_rows=max_rows, max_chars=max_chars)
+        keep = list(columns) + [c for c in (links or {}).values() if c not in columns]
+        frame = frame.select(keep)
+    return Table(frame, caption=caption, max_rows=max_rows, max_chars=max_chars, links=links)
 
 
 class Note:

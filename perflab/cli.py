@@ -3,7 +3,8 @@
 ::
 
     perflab run [--only NAME ...] [--out DIR] [-p NAME.KEY=VALUE ...] [--config FILE]
-                [--jobs N] [--show-code] [--timeout SECONDS] [--notebooks DIR]
+                [--jobs N | --cluster ADDRESS | --workers N] [--show-code]
+                [--timeout SECONDS] [--notebooks DIR]
     perflab samples [--dest DIR] [--only DOMAIN ...]
     perflab gate RESULTS [--p95-ms X] [--p99-ms X] [--error-rate X] [--min-rps X]
                  [--baseline FILE] [--margin 0.05] [--alpha 0.05]
@@ -14,7 +15,10 @@
 
 ``run`` executes the notebooks and writes ``DIR/<run-id>/index.html``; it exits with 1
 when a notebook failed or timed out (after building the whole report), 2 for a usage
-or parameter error, 130 when interrupted. ``samples`` regenerates the generated parts
+or parameter error, 130 when interrupted. With ``--cluster ADDRESS`` (a running Dask
+scheduler) or ``--workers N`` (a local Dask cluster of N processes) the notebooks run as
+Dask tasks (:mod:`perflab.cluster`, ``pip install 'perflab[distributed]'``); the run
+directory is the same. ``samples`` regenerates the generated parts
 of ``data/sample/`` (each domain's generator, found by :mod:`perflab.samples`).
 
 ``gate`` passes or fails a load test for CI (:func:`perflab.loadtest.gate`): RESULTS
@@ -102,6 +106,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="YAML mapping notebook name -> parameters (-p options win over it)",
     )
     run.add_argument("--jobs", type=int, metavar="N", help="notebooks run in parallel")
+    run.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        help="run the notebooks on this Dask cluster (tcp://host:8786); needs "
+        "perflab[distributed], and the notebooks and data at the same path on the workers",
+    )
+    run.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="run the notebooks on a local Dask cluster of N worker processes",
+    )
     run.add_argument("--show-code", action="store_true", help="keep code cells in the HTML pages")
     run.add_argument(
         "--timeout",
@@ -182,6 +198,41 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--out", metavar="FILE", help="default DIR/compare/A_vs_B.html")
     compare.add_argument("--reports", default="reports", metavar="DIR", help="reports directory")
 
+    check = commands.add_parser(
+        "check",
+        help="pass or fail a run: failed notebooks, limits, regressions (exit 0/1)",
+        description="Check a run (default the latest) for notebooks that did not finish, "
+        "figures past their limits, figures that regressed against the earlier runs, and "
+        "(with --fail-on) findings of a severity. Exit 0 pass, 1 fail, 2 usage error.",
+    )
+    check.add_argument("run", nargs="?", metavar="RUN", help="run id or directory (default latest)")
+    check.add_argument("--reports", default="reports", metavar="DIR", help="reports directory")
+    check.add_argument(
+        "--limit",
+        action="append",
+        default=[],
+        metavar="NOTEBOOK/FIGURE<=X",
+        help='a limit on a headline figure, e.g. "api/p95_ms<=300" (>=, <, > too); repeatable',
+    )
+    check.add_argument(
+        "--no-regressions", action="store_true", help="do not check figures against earlier runs"
+    )
+    check.add_argument(
+        "--runs", type=int, default=20, metavar="N", help="runs the regression check looks at"
+    )
+    check.add_argument(
+        "--margin",
+        type=float,
+        default=0.1,
+        metavar="X",
+        help="how far past the earlier median a new record must be to fail (default 0.1)",
+    )
+    check.add_argument(
+        "--fail-on",
+        choices=["critical", "high", "medium", "low", "info"],
+        help="fail when a finding of this severity or worse is present",
+    )
+
     index = commands.add_parser(
         "index",
         help="rebuild the dashboards from the history",
@@ -224,16 +275,23 @@ def _cmd_run(args: argparse.Namespace) -> int:
     )
     if args.jobs is not None and args.jobs < 1:
         raise ParameterError(f"--jobs must be at least 1, not {args.jobs}")
-    result = run(
-        args.notebooks,
-        args.out,
-        only=args.only,
-        parameters=merge_parameters(config, assignments),  # -p wins over the file
-        jobs=args.jobs,
-        timeout=args.timeout,
-        show_code=args.show_code,
-        progress=not args.quiet,
-    )
+    try:
+        result = run(
+            args.notebooks,
+            args.out,
+            only=args.only,
+            parameters=merge_parameters(config, assignments),  # -p wins over the file
+            jobs=args.jobs,
+            timeout=args.timeout,
+            show_code=args.show_code,
+            progress=not args.quiet,
+            cluster=args.cluster,
+            workers=args.workers,
+        )
+    except ImportError as exc:
+        if args.cluster is None and args.workers is None:
+            raise
+        raise ParameterError(str(exc)) from None  # dask.distributed missing
     notebooks = result.manifest["notebooks"]
     print(f"report: {result.index}")
     if result.ok:
@@ -325,6 +383,26 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_check(args: argparse.Namespace) -> int:
+    from perflab.report.checks import check_run
+
+    checks = check_run(
+        args.run,
+        args.reports,
+        limits=args.limit,
+        regressions=not args.no_regressions,
+        runs=args.runs,
+        margin=args.margin,
+        fail_on=args.fail_on,
+    )
+    failed = checks.filter(~checks["passed"])
+    for row in failed.iter_rows(named=True):
+        print(f"FAIL {row['check']}: {row['subject']} — {row['detail']}")
+    verdict = "pass" if failed.is_empty() else "fail"
+    print(f"perflab check: {verdict} — {checks.height - failed.height} of {checks.height} check(s)")
+    return 0 if failed.is_empty() else EXIT_FAILED
+
+
 def _cmd_compare(args: argparse.Namespace) -> int:
     from perflab.report.compare import write_comparison
 
@@ -380,6 +458,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_compare(args)
         if args.command == "index":
             return _cmd_index(args)
+        if args.command == "check":
+            return _cmd_check(args)
         return _cmd_samples(args)
     except (ParameterError, InputError) as exc:
         print(f"perflab: error: {exc}", file=sys.stderr)

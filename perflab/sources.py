@@ -23,6 +23,15 @@ Big line-oriented logs are read in blocks: :func:`read_blocks` cuts the stream i
 blocks of whole lines (views, not copies), :func:`read_lines` gives each as a String
 series with the line number of its first line, and :func:`as_lines` decodes one
 (UTF-8, else Latin-1 per line, as servers copy header bytes into their logs).
+
+Inputs need not be local files. A URL (``s3://``, ``gs://``, ``http(s)://``,
+``memory://``, any scheme fsspec knows) is read through :mod:`fsspec` — the optional
+extra ``pip install 'perflab[distributed]'``, plus the scheme's own package
+(``s3fs``, ``gcsfs``, ``aiohttp``); without them an ``ImportError`` says what to
+install. ``file://`` URLs are read as local paths, without fsspec. A :class:`Part`
+(what :mod:`perflab.partitions` hands to the workers of a cluster) is a byte range of
+a file, starting and ending at line starts: a :class:`Source` of it reads only that
+range and numbers its bad lines as lines of the whole file.
 """
 
 from __future__ import annotations
@@ -32,10 +41,13 @@ import gzip
 import io
 import json
 import os
+import re
 import zlib
 from collections.abc import Callable, Iterator
-from pathlib import Path
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
 from typing import IO, Any
+from urllib.parse import unquote, urlsplit
 
 import numpy as np
 import polars as pl
@@ -44,6 +56,7 @@ from perflab.errors import BadLines, ErrorMode, InputError, SchemaError, warn_in
 
 __all__ = [
     "NOT_UTF8",
+    "Part",
     "PathLike",
     "Source",
     "Where",
@@ -51,12 +64,14 @@ __all__ = [
     "drop_bad",
     "drop_blank_rows",
     "first_line",
+    "is_url",
     "leading_boms",
     "line_of",
     "load_csv",
     "load_json",
     "load_ndjson",
     "no_line",
+    "open_url",
     "parse_numbers",
     "read_blocks",
     "read_lines",
@@ -73,6 +88,149 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _BOM = b"\xef\xbb\xbf"
 _HEAD = 4096
 _BLANK_PROBE = 1 << 20
+_URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+)://")
+_SCHEME_PACKAGES = {
+    "s3": "s3fs",
+    "s3a": "s3fs",
+    "gs": "gcsfs",
+    "gcs": "gcsfs",
+    "http": "aiohttp",
+    "https": "aiohttp",
+    "az": "adlfs",
+    "abfs": "adlfs",
+    "sftp": "paramiko",
+    "ssh": "paramiko",
+}
+
+
+def is_url(path: object) -> bool:
+    """True for a URL with a scheme of two letters or more (``s3://``, ``file://``…).
+
+    A Windows drive (``C:\\logs``) is not a URL.
+
+    Examples
+    --------
+    >>> is_url("s3://bucket/logs/a.log"), is_url("logs/a.log"), is_url(Path("x"))
+    (True, False, False)
+    """
+    return isinstance(path, str) and _URL.match(path) is not None
+
+
+def _local(url: str) -> str:
+    """The local path of a ``file://`` URL."""
+    return unquote(urlsplit(url).path)
+
+
+def open_url(url: str) -> tuple[Any, str]:
+    """The fsspec file system and path of ``url`` (a ``file://`` URL: the local one).
+
+    Raises
+    ------
+    ImportError
+        fsspec, or the package the scheme needs, is not installed; the message names
+        what to install.
+
+    Examples
+    --------
+    >>> fs, path = open_url("memory://logs/a.log")
+    >>> type(fs).__name__, path
+    ('MemoryFileSystem', '/logs/a.log')
+    """
+    scheme = url.split("://", 1)[0].lower()
+    try:
+        import fsspec
+    except ImportError:
+        raise ImportError(
+            f"reading {scheme}:// URLs needs fsspec: pip install 'perflab[distributed]'"
+        ) from None
+    try:
+        return fsspec.core.url_to_fs(url)
+    except ImportError as exc:
+        pkg = _SCHEME_PACKAGES.get(scheme, f"the fsspec backend for {scheme}://")
+        raise ImportError(f"reading {scheme}:// URLs needs {pkg} ({exc})") from None
+    except ValueError as exc:  # an unknown protocol
+        raise ImportError(f"no fsspec file system for {scheme}:// URLs ({exc})") from None
+
+
+@dataclass(frozen=True)
+class Part:
+    """A byte range of one file, ``[start, end)``, starting and ending at line starts.
+
+    What :func:`perflab.partitions.partitions` hands to each worker; a reader given a
+    Part (it is :class:`os.PathLike`) reads only the range, through :class:`Source`.
+    ``end`` None is the end of the file; ``Part(path)`` is the whole file.
+
+    Examples
+    --------
+    >>> Part("access.log", 100, 200)
+    Part('access.log', 100, 200)
+    >>> str(Part("access.log"))
+    'access.log'
+    """
+
+    path: str
+    start: int = 0
+    end: int | None = None
+
+    def __fspath__(self) -> str:
+        return self.path
+
+    def __str__(self) -> str:
+        return self.path
+
+    def __repr__(self) -> str:
+        return f"Part({self.path!r}, {self.start}, {self.end})"
+
+    @property
+    def whole(self) -> bool:
+        """True for the whole file."""
+        return self.start == 0 and self.end is None
+
+    def lines_before(self) -> int:
+        """Newlines before ``start``: what a line number in the range is offset by.
+
+        Counted from the file (plain, not gzip: ranges are cut in plain files only) when
+        asked — on an error — not when the part is read.
+        """
+        if self.start == 0:
+            return 0
+        n, left = 0, self.start
+        with _raw_open(self.path) as fh:
+            while left > 0:
+                piece = fh.read(min(left, 16 << 20))
+                if not piece:
+                    break
+                n += piece.count(b"\n")
+                left -= len(piece)
+        return n
+
+
+def _raw_open(path: str) -> IO[bytes]:
+    """A binary stream of ``path`` as stored (a URL through fsspec)."""
+    if is_url(path) and not path.lower().startswith("file://"):
+        fs, inner = open_url(path)
+        return fs.open(inner, "rb")
+    return open(_local(path) if is_url(path) else path, "rb")
+
+
+class _ShiftedBadLines(BadLines):
+    """The bad lines of a :class:`Part`: line numbers of the range made the file's."""
+
+    def __init__(self, source: str, mode: ErrorMode, part: Part) -> None:
+        super().__init__(source, mode)
+        self._part = part
+        self._base: int | None = None
+
+    def add(self, line: int | None, reason: str) -> None:
+        if line is not None:
+            if self._base is None:
+                self._base = self._part.lines_before()
+            line += self._base
+        try:
+            super().add(line, reason)
+        except InputError as exc:
+            exc.absolute = True  # type: ignore[attr-defined]
+            raise
 
 
 def _whole_lines(parts: list[bytes]) -> bytes:
@@ -124,19 +282,35 @@ class Source:
     ('.csv', True, 'name\\n')
     """
 
-    def __init__(self, path: PathLike, errors: ErrorMode = "raise") -> None:
-        self.path = Path(path)
-        self.name = str(path)
-        self.bad = BadLines(self.name, errors)
+    def __init__(self, path: PathLike | Part, errors: ErrorMode = "raise") -> None:
+        part = path if isinstance(path, Part) else None
+        self._range = part if part is not None and not part.whole else None
+        target = part.path if part is not None else path
+        self.name = str(target)
+        self._fs: Any = None  # an fsspec file system for a URL
+        if is_url(target) and not str(target).lower().startswith("file://"):
+            self._fs, self._url_path = open_url(str(target))
+            self.path: Path = PurePosixPath(self._url_path)  # type: ignore[assignment]
+            exists = self._fs.isfile(self._url_path)
+        else:
+            self.path = Path(_local(str(target)) if is_url(target) else target)
+            exists = self.path.is_file()
+        self.bad = (
+            _ShiftedBadLines(self.name, errors, self._range)
+            if self._range is not None
+            else BadLines(self.name, errors)
+        )
         self.reported = False  # a warning already told the user why records went
         self._data: bytes | None = None
-        if not self.path.is_file():
+        if not exists:
             raise InputError(self.name, None, "no such file")
-        with open(self.path, "rb") as fh:
+        with self._raw() as fh:
             self.gzipped = fh.read(2) == _GZIP_MAGIC
+        if self._range is not None and self.gzipped:
+            raise InputError(self.name, None, "a gzip file cannot be read by byte range")
         suffix = self.path.suffix.lower()
         if suffix == ".gz":
-            if not self.gzipped and self.path.stat().st_size:
+            if not self.gzipped and self._stored_size():
                 raise InputError(self.name, None, "named .gz but not gzip data")
             suffix = Path(self.path.stem).suffix.lower()
         self.suffix = suffix
@@ -147,10 +321,29 @@ class Source:
         )
         self.stem = Path(base).stem  # the name without its format suffix (and .gz)
 
+    def _raw(self) -> IO[bytes]:
+        """A binary stream of the file as stored (not gunzipped, not cut to a range)."""
+        if self._fs is not None:
+            return self._fs.open(self._url_path, "rb")
+        return open(self.path, "rb")
+
+    def _stored_size(self) -> int:
+        if self._fs is not None:
+            return int(self._fs.size(self._url_path))
+        return self.path.stat().st_size
+
     def data(self) -> bytes:
-        """The file's bytes, gunzipped."""
+        """The file's bytes, gunzipped (of a :class:`Part`: its range only)."""
         if self._data is None:
-            raw = self.path.read_bytes()
+            if self._range is not None:
+                with self._raw() as fh:
+                    fh.seek(self._range.start)
+                    end = self._range.end
+                    raw = fh.read() if end is None else fh.read(end - self._range.start)
+            elif self._fs is not None:
+                raw = self._fs.cat_file(self._url_path)
+            else:
+                raw = self.path.read_bytes()
             self._data = self._gunzip(raw) if self.gzipped else raw
         return self._data
 
@@ -189,13 +382,15 @@ class Source:
         """The first ``n`` bytes (gunzipped), without reading the whole file."""
         if self._data is not None:
             return self._data[:n]
+        if self._range is not None:
+            return self.data()[:n]
         if self.gzipped:
             try:
-                with gzip.open(self.path, "rb") as fh:
+                with self._raw() as raw, gzip.GzipFile(fileobj=raw, mode="rb") as fh:
                     return fh.read(n)
             except (OSError, EOFError, zlib.error):
                 return self.data()[:n]
-        with open(self.path, "rb") as fh:
+        with self._raw() as fh:
             return fh.read(n)
 
     def open(self) -> IO[bytes]:
@@ -205,8 +400,11 @@ class Source:
         when its end is reached (readers turn that into an ``InputError`` with the
         line it stopped in).
         """
-        if self._data is not None:
-            return io.BytesIO(self._data)
+        if self._data is not None or self._range is not None:
+            return io.BytesIO(self.data())
+        if self._fs is not None:
+            raw = self._raw()
+            return gzip.GzipFile(fileobj=raw, mode="rb") if self.gzipped else raw  # type: ignore[return-value]
         if self.gzipped:
             return gzip.GzipFile(self.path, "rb")  # type: ignore[return-value]
         return open(self.path, "rb")
@@ -259,7 +457,7 @@ class Source:
         failing read had already decoded; a decompressobj hands every byte over. A bad
         stream ends the pieces after what decodes before it, its reason in ``problem``.
         """
-        with open(self.path, "rb") as fh:
+        with self._raw() as fh:
             inflate: Any = zlib.decompressobj(wbits=31)
             started = False  # the current member has had input and not ended
             while raw := fh.read(step):
@@ -284,7 +482,7 @@ class Source:
 
     def handle(self) -> Path | IO[bytes]:
         """What polars' readers take: the path, or the gunzipped bytes without a BOM."""
-        if not self.gzipped and self.head(3) != _BOM:
+        if not self.gzipped and self._fs is None and self._range is None and self.head(3) != _BOM:
             return self.path
         return io.BytesIO(self.data().removeprefix(_BOM))
 
@@ -298,11 +496,19 @@ class Source:
         return len(head) < _BLANK_PROBE and not head.removeprefix(_BOM).strip()
 
     def size(self) -> int:
-        """The file's size on disk in bytes (compressed, for a gzip file)."""
-        return self.path.stat().st_size
+        """The file's size on disk in bytes (compressed, for a gzip file; of a range, its own)."""
+        if self._range is not None:
+            end = self._stored_size() if self._range.end is None else self._range.end
+            return end - self._range.start
+        return self._stored_size()
 
     def mtime(self) -> float:
-        """The file's modification time, epoch seconds."""
+        """The file's modification time, epoch seconds (0.0 where a store keeps none)."""
+        if self._fs is not None:
+            try:
+                return float(self._fs.modified(self._url_path).timestamp())
+            except (NotImplementedError, AttributeError, OSError, ValueError):
+                return 0.0
         return self.path.stat().st_mtime
 
     def warn(self, message: str) -> None:

@@ -52,9 +52,9 @@ import polars as pl
 
 from perflab.errors import ParameterError
 from perflab.events import EVENTS, as_events, empty
-from perflab.frames import UTC_DATETIME, FrameLike, Schema
+from perflab.frames import UTC_DATETIME, FrameLike, Schema, as_frame
 
-__all__ = ["CAUSES", "EFFECT_KINDS", "likely_causes", "timeline"]
+__all__ = ["CAUSES", "EFFECT_KINDS", "episodes", "explain", "likely_causes", "timeline"]
 
 EFFECT_KINDS: tuple[str, ...] = ("step", "regression", "error-burst")
 """The kinds :func:`likely_causes` explains by default."""
@@ -150,6 +150,53 @@ def timeline(*event_frames: FrameLike) -> pl.DataFrame:
         return empty()
     return pl.concat(frames, how="diagonal_relaxed").sort(
         ["time", "domain", "subject", "kind"], nulls_last=True, maintain_order=True
+    )
+
+
+def episodes(events: FrameLike, *, gap: str | timedelta = "1h") -> pl.DataFrame:
+    """Number the stretches of the timeline where events come close together.
+
+    Evidence from different systems often covers different days (this week's access
+    log, last night's load test); drawn on one axis, each cluster would be a dot.
+    An episode is a run of events, in time order, each within ``gap`` of the one
+    before it; each is numbered from 1 and can be drawn on its own axis.
+
+    Parameters
+    ----------
+    events : frame-like
+        An :data:`~perflab.events.EVENTS` frame.
+    gap : str or timedelta
+        The longest quiet time inside an episode (``"1h"``).
+
+    Returns
+    -------
+    polars.DataFrame
+        The events sorted by time, with ``episode`` (u32, from 1) and
+        ``episode_start``/``episode_end`` (the first and last event time of it).
+
+    Examples
+    --------
+    >>> from datetime import datetime
+    >>> from perflab.events import deploys
+    >>> marks = deploys([(datetime(2026, 3, 2, 16), "a"), (datetime(2026, 3, 2, 16, 30), "b"),
+    ...                  (datetime(2026, 3, 5, 9), "c")])
+    >>> episodes(marks).select("subject", "episode").rows()
+    [('a', 1), ('b', 1), ('c', 2)]
+    """
+    span = _us(gap, "gap")
+    frame = timeline(events)
+    if frame.is_empty():
+        return frame.with_columns(
+            pl.lit(None, pl.UInt32).alias("episode"),
+            pl.lit(None, UTC_DATETIME).alias("episode_start"),
+            pl.lit(None, UTC_DATETIME).alias("episode_end"),
+        )
+    step = pl.col("time").diff().dt.total_microseconds().fill_null(0)
+    return frame.with_columns(
+        ((step > span).cum_sum() + 1).cast(pl.UInt32).alias("episode")
+    ).with_columns(
+        pl.col("time").min().over("episode").alias("episode_start"),
+        pl.col("time").max().over("episode").alias("episode_end"),
     )
 
 
@@ -316,6 +363,77 @@ def likely_causes(
         ["effect_time", "_e", "rank"], nulls_last=True, maintain_order=True
     )
     return both.select(CAUSES.names).cast(pl.Schema(CAUSES.dtypes()))
+
+
+def explain(causes: FrameLike) -> pl.DataFrame:
+    """One line per regression: what happened, its likeliest cause, and how strong the link.
+
+    Parameters
+    ----------
+    causes : frame-like
+        :func:`likely_causes`'s :data:`CAUSES` frame.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``time`` (the effect's), ``effect`` (``domain kind: subject``), ``size``,
+        ``likely_cause`` (the rank-1 cause, ``domain kind: subject``; null when none),
+        ``lag_s``, ``score``, ``link`` (``"same subject"``, ``"shared term"``,
+        ``"deploy or run"``, ``"timing only"`` or ``"none"``), ``candidates`` (how many
+        events were weighed) and ``reason``, effects in time order. A cause linked by
+        timing alone is a coincidence until shown otherwise; the ``link`` column
+        says which it is.
+
+    Examples
+    --------
+    >>> from datetime import datetime
+    >>> ev = [
+    ...   {"time": datetime(2026, 3, 2, 16), "domain": "monitoring", "subject": "/checkout",
+    ...    "kind": "step", "size": 0.35, "evidence": "p95 200 → 270 ms"},
+    ...   {"time": datetime(2026, 3, 2, 15, 58), "domain": "deploy", "subject": "v2.14",
+    ...    "kind": "deploy", "size": None, "evidence": "deploy v2.14"}]
+    >>> explain(likely_causes(ev)).select("effect", "likely_cause", "link").row(0)
+    ('monitoring step: /checkout', 'deploy deploy: v2.14', 'deploy or run')
+    """
+    frame = CAUSES.validate(as_frame(causes))
+    named = pl.format("{} {}: {}", "effect_domain", "effect_kind", "effect_subject")
+    link = (
+        pl.when(pl.col("link").is_null())
+        .then(pl.lit("none"))
+        .when(pl.col("link") >= LINK_SAME_SUBJECT)
+        .then(pl.lit("same subject"))
+        .when(pl.col("link") >= LINK_SHARED_TERM)
+        .then(pl.lit("shared term"))
+        .when(pl.col("link") >= LINK_MARKER)
+        .then(pl.lit("deploy or run"))
+        .otherwise(pl.lit("timing only"))
+    )
+    counted = frame.group_by(["effect_time", "effect_domain", "effect_subject", "effect_kind"]).agg(
+        pl.col("rank").count().alias("candidates")
+    )
+    first = frame.filter(pl.col("rank").is_null() | (pl.col("rank") == 1))
+    return (
+        first.join(
+            counted,
+            on=["effect_time", "effect_domain", "effect_subject", "effect_kind"],
+            how="left",
+            nulls_equal=True,
+        )
+        .sort("effect_time", "effect_domain", "effect_subject", maintain_order=True)
+        .select(
+            pl.col("effect_time").alias("time"),
+            named.alias("effect"),
+            pl.col("effect_size").alias("size"),
+            pl.when(pl.col("cause_kind").is_not_null())
+            .then(pl.format("{} {}: {}", "cause_domain", "cause_kind", "cause_subject"))
+            .alias("likely_cause"),
+            "lag_s",
+            "score",
+            link.alias("link"),
+            pl.col("candidates").fill_null(0).cast(pl.UInt32),
+            "reason",
+        )
+    )
 
 
 def _reason(span: float, slack: float) -> pl.Expr:

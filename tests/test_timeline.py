@@ -239,3 +239,23 @@ def test_a_load_test_regression_and_a_heap_turn_join_the_same_axis(planted: pl.D
     # the route's step still points at the pattern first
     of_step = causes.filter(pl.col("effect_domain") == "monitoring").sort("rank")
     assert of_step["cause_kind"][0] == "new-pattern"
+
+
+def test_explain_gives_one_line_per_regression_with_its_likeliest_cause(
+    planted: pl.DataFrame, control: pl.DataFrame
+) -> None:
+    from perflab.timeline import explain
+
+    causes = likely_causes(planted)
+    lines = explain(causes)
+    assert lines.height == 1
+    line = lines.row(0, named=True)
+    assert line["effect"] == "monitoring step: http.server.duration route=/checkout"
+    assert line["likely_cause"].startswith("queries new-pattern: ")
+    assert line["link"] == "shared term" and line["time"] == STEP
+    assert line["candidates"] == causes.height  # every event weighed for it
+    assert explain(likely_causes(control)).height == 0
+    lone = {"domain": "loadtest", "subject": "checkout", "kind": "regression", "size": 0.2,
+            "evidence": "p95 +20 %", "time": STEP, "direction": "worse"}  # fmt: skip
+    alone = explain(likely_causes([lone])).row(0, named=True)
+    assert alone["likely_cause"] is None and alone["link"] == "none" and alone["candidates"] == 0

@@ -6,6 +6,8 @@ frame (columns in :mod:`perflab.api.schema`); :func:`read_har_pages` gives a HAR
 page views. :func:`template_routes` groups paths into routes, :func:`endpoints` is the
 route table, :func:`compression_savings` measures what gzip, brotli and zstd would save,
 and :func:`findings` (the rules of :mod:`perflab.api.rules`) take those frames.
+:func:`summarize_access_logs` gives the route table of many files, a glob or URLs,
+parsed on a Dask cluster's workers when given a client.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
     from perflab.api.route_table import ENDPOINTS, endpoints
     from perflab.api.routes import load_routes_manifest, template_path, template_routes
     from perflab.api.rules import findings
+    from perflab.api.summary import summarize_access_logs
 
 # name → the module that defines it, imported on first use.
 _HOME = {
@@ -45,6 +48,7 @@ _HOME = {
     "read_har_pages": "har",
     "read_json_log": "read",
     "read_nginx_log": "read",
+    "summarize_access_logs": "summary",
 }
 
 __all__ = [
@@ -63,6 +67,7 @@ __all__ = [
     "read_har_pages",
     "read_json_log",
     "read_nginx_log",
+    "summarize_access_logs",
     "template_path",
     "template_routes",
 ]

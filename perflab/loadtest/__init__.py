@@ -3,7 +3,9 @@
 :func:`run` drives an HTTP/1.1 target with an open model (a constant or ramping arrival
 rate; latency counted from the *intended* send time, so a stalled server is not hidden
 by coordinated omission) or a closed model (users with think time), one process per
-core, every request streamed to Parquet as a :data:`REQUESTS` frame. Importers read
+core, every request streamed to Parquet as a :data:`REQUESTS` frame — or from the
+workers of a Dask cluster at one shared rate (``cluster=``, :func:`run_cluster`), their
+requests merged into one frame. Importers read
 k6, Locust, JMeter, wrk, hey, vegeta, ApacheBench, hyperfine, pytest-benchmark and asv
 results into the same frames; :func:`summary` and :func:`timeline` aggregate them;
 :func:`compare` says whether a candidate run is faster, slower, equivalent or whether
@@ -21,6 +23,7 @@ from perflab.lazy import exports as _exports
 from perflab.loadtest.schema import COMPARISON, REQUESTS, SUMMARY, TIMELINE, VERDICTS
 
 if TYPE_CHECKING:
+    from perflab.loadtest._cluster import ClusterRun, histogram_of, run_cluster
     from perflab.loadtest.aggregate import describe_run, headline, summary, timeline
     from perflab.loadtest.benchmarking import BenchmarkResult, benchmark
     from perflab.loadtest.comparison import compare
@@ -53,6 +56,7 @@ if TYPE_CHECKING:
 # a submodule would shadow the function once imported.
 _HOME = {
     "BenchmarkResult": "benchmarking",
+    "ClusterRun": "_cluster",
     "GateResult": "gates",
     "Histogram": "histogram",
     "Request": "scenario",
@@ -63,6 +67,7 @@ _HOME = {
     "describe_run": "aggregate",
     "gate": "gates",
     "headline": "aggregate",
+    "histogram_of": "_cluster",
     "live_runs": "live",
     "read_ab": "read",
     "read_asv": "read",
@@ -80,6 +85,7 @@ _HOME = {
     "read_wrk": "read",
     "run": "generator",
     "run_changes": "history",
+    "run_cluster": "_cluster",
     "sniff_format": "read",
     "summary": "aggregate",
     "timeline": "aggregate",
@@ -93,6 +99,7 @@ __all__ = [
     "TIMELINE",
     "VERDICTS",
     "BenchmarkResult",
+    "ClusterRun",
     "GateResult",
     "Histogram",
     "Request",
@@ -103,6 +110,7 @@ __all__ = [
     "describe_run",
     "gate",
     "headline",
+    "histogram_of",
     "live_runs",
     "read_ab",
     "read_asv",
@@ -120,6 +128,7 @@ __all__ = [
     "read_wrk",
     "run",
     "run_changes",
+    "run_cluster",
     "sniff_format",
     "summary",
     "timeline",

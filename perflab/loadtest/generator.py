@@ -22,7 +22,8 @@ import socket
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -156,6 +157,7 @@ def run(
     out: str | os.PathLike[str] | None = None,
     progress: bool | None = None,
     seed: int = 0,
+    cluster: Any = None,
 ) -> pl.DataFrame:
     """Load-test ``target`` and return every request as a ``REQUESTS`` frame.
 
@@ -208,19 +210,32 @@ def run(
         terminal.
     seed : int
         Seed of Poisson arrivals and of the weighted choice of steps.
+    cluster : distributed.Client, str or cluster object, optional
+        Generate the load from the workers of a Dask cluster instead (a client, a
+        scheduler address, or anything :func:`perflab.cluster.connect` takes): the
+        rate (or the users) is split evenly among them, they start together on a
+        wall-clock time the client sets, and their requests come back merged, with a
+        ``worker`` column (the Dask worker's address). ``workers`` then counts engine
+        processes per Dask worker (default 0: one engine in a thread of each). See
+        :func:`perflab.loadtest.run_cluster` for the merged histogram and the
+        per-worker figures. No progress bar then; a Dask worker that cannot connect
+        to the target contributes its share as failed requests instead of raising
+        :class:`TargetUnreachableError`.
 
     Returns
     -------
     polars.DataFrame
         ``REQUESTS``: ``start`` (intended send time, s from the end of the warm-up),
         ``sent``, ``latency_ms`` (from ``start``: corrected), ``service_ms`` (from
-        ``sent``), ``status``, ``bytes``, ``error``, ``name`` — sorted by ``start``.
+        ``sent``), ``status``, ``bytes``, ``error``, ``name`` — sorted by ``start``;
+        plus ``worker`` with a ``cluster``.
 
     Raises
     ------
     TargetUnreachableError
         When no connection to the target can be opened (refused, no route, or no
-        answer within ``connect_timeout``). Nothing is sent then.
+        answer within ``connect_timeout``). Nothing is sent then. (Not with a
+        ``cluster``: see above.)
     ParameterError
         For a bad URL, rate, duration or scenario.
 
@@ -231,6 +246,115 @@ def run(
     ...     df = run(server.url, rate=200, duration=0.5, workers=0)
     >>> df.height, df["status"].unique().to_list()
     (100, [200])
+    """
+    if cluster is not None:
+        from perflab.loadtest._cluster import run_cluster
+
+        return run_cluster(
+            cluster,
+            target,
+            rate=rate,
+            users=users,
+            duration=duration,
+            scenario=scenario,
+            start_rate=start_rate,
+            arrivals=arrivals,
+            think_time=think_time,
+            ramp_up=ramp_up,
+            warmup=warmup,
+            workers=workers,
+            connections=connections,
+            timeout=timeout,
+            connect_timeout=connect_timeout,
+            headers=headers,
+            verify=verify,
+            out=out,
+            seed=seed,
+        ).requests
+    plan = _plan(
+        target,
+        rate=rate,
+        users=users,
+        duration=duration,
+        scenario=scenario,
+        start_rate=start_rate,
+        arrivals=arrivals,
+        think_time=think_time,
+        ramp_up=ramp_up,
+        warmup=warmup,
+        workers=workers,
+        connections=connections,
+        timeout=timeout,
+        connect_timeout=connect_timeout,
+        headers=headers,
+        verify=verify,
+        seed=seed,
+    )
+    _preflight(plan.host, plan.port, connect_timeout, plan.shown)
+    tmp = Path(tempfile.mkdtemp(prefix="perflab-loadtest-"))
+    specs = plan.local_specs(tmp)
+    try:
+        written = _drive(specs, plan.in_process, plan.shown, progress, plan.seconds)
+        frame = _merge(specs, plan.names, written)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if out is not None:
+        write_atomic(out, frame.write_parquet)
+    return frame
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A checked test: the specs of every load-generator slot, paths still unset."""
+
+    specs: tuple[Spec, ...]
+    names: tuple[str, ...]
+    shown: str
+    host: str
+    port: int
+    length: float  # seconds of the test after the warm-up
+    warmup: float
+    in_process: bool  # engines in threads of this process (workers=0)
+    per_node: int  # slots per node (cluster), or all of them (one machine)
+
+    @property
+    def seconds(self) -> float:
+        """Seconds of sending, warm-up included."""
+        return self.length + self.warmup
+
+    def local_specs(self, folder: Path, first: int = 0, count: int | None = None) -> list[Spec]:
+        """Specs ``first … first + count`` with their Parquet parts in ``folder``."""
+        chosen = self.specs[first : None if count is None else first + count]
+        return [replace(s, path=str(folder / f"part-{s.worker}.parquet")) for s in chosen]
+
+
+def _plan(
+    target: str,
+    *,
+    rate: RateSpec | None,
+    users: int | None,
+    duration: float | None,
+    scenario: Scenario | Sequence[Request | str | Mapping[str, Any]] | str | None,
+    start_rate: float,
+    arrivals: str,
+    think_time: float,
+    ramp_up: float,
+    warmup: float,
+    workers: int | None,
+    connections: int | None,
+    timeout: float,
+    connect_timeout: float,
+    headers: Mapping[str, str] | None,
+    verify: bool,
+    seed: int,
+    nodes: int = 0,
+) -> _Plan:
+    """Check the parameters and split the test among its slots.
+
+    ``nodes=0`` plans for this machine (``workers`` processes, the slots with nothing to
+    do dropped); ``nodes=N`` for N machines of ``max(workers, 1)`` slots each (``workers``
+    defaults to 0 there: one engine in a thread of each node), every slot kept so that
+    node ``k`` runs slots ``k·per_node …``.
     """
     if (rate is None) == (users is None):
         raise ParameterError("give either rate= (open model) or users= (closed model)")
@@ -267,13 +391,18 @@ def run(
         stages = ()
         peak = 0.0
         n_users = users
-    n_workers = _default_workers(peak, users) if workers is None else int(workers)
+    if nodes:
+        n_workers = 0 if workers is None else int(workers)
+    else:
+        n_workers = _default_workers(peak, users) if workers is None else int(workers)
     if n_workers < 0:
         raise ParameterError(f"workers must be ≥ 0, not {workers!r}")
-    slots = max(n_workers, 1)
+    slots = max(n_workers, 1) * max(nodes, 1)
     if model == "open":
         total_conns = (
-            connections if connections is not None else min(512, max(16, math.ceil(peak * 0.05)))
+            connections
+            if connections is not None
+            else max(slots if nodes else 1, min(512, max(16, math.ceil(peak * 0.05))))
         )
         if total_conns < 1:
             raise ParameterError(f"connections must be ≥ 1, not {connections!r}")
@@ -282,17 +411,21 @@ def run(
         ]
     else:
         per_worker = [n_users // slots + (1 if w < n_users % slots else 0) for w in range(slots)]
+    if min(per_worker) < 1 and nodes:
+        what = "users" if model == "closed" else "connections"
+        raise ParameterError(
+            f"{slots} load generators ({nodes} node(s)) need at least {slots} {what}, "
+            f"not {sum(per_worker)}"
+        )
     if min(per_worker) < 1:
         slots = sum(1 for c in per_worker if c > 0)
         per_worker = [c for c in per_worker if c > 0]
         n_workers = min(n_workers, slots) if n_workers else 0
 
-    _preflight(host, port, connect_timeout, shown)
     named = f"[{host}]" if ":" in host else host  # an IPv6 address goes in brackets
     host_header = named if port == (443 if tls else 80) else f"{named}:{port}"
     requests = tuple(scen.encode(host_header, base, headers, query))
-    tmp = Path(tempfile.mkdtemp(prefix="perflab-loadtest-"))
-    specs = [
+    specs = tuple(
         Spec(
             host=host,
             port=port,
@@ -316,19 +449,22 @@ def run(
             worker=w,
             workers=slots,
             seed=int(seed),
-            path=str(tmp / f"part-{w}.parquet"),
+            path="",
             total_users=n_users,
         )
         for w in range(slots)
-    ]
-    try:
-        written = _drive(specs, n_workers == 0, shown, progress, length + warmup)
-        frame = _merge(specs, scen.names, written)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    if out is not None:
-        write_atomic(out, frame.write_parquet)
-    return frame
+    )
+    return _Plan(
+        specs=specs,
+        names=tuple(scen.names),
+        shown=shown,
+        host=host,
+        port=port,
+        length=float(length),
+        warmup=float(warmup),
+        in_process=n_workers == 0,
+        per_node=slots // max(nodes, 1),
+    )
 
 
 def _drive(
@@ -337,8 +473,15 @@ def _drive(
     shown: str,
     progress: bool | None,
     seconds: float,
+    start_at: Callable[[], float] | None = None,
+    tally: dict[str, int] | None = None,
 ) -> int:
-    """Start the workers, relay their progress, and return how many rows they wrote."""
+    """Start the workers, relay their progress, and return how many rows they wrote.
+
+    ``start_at`` is called once every worker has its connections open and returns the
+    shared start (a ``time.perf_counter()`` value; default 50 ms from then); ``tally``
+    gets the count of requests sent late (``"late"``).
+    """
     events: queue_mod.Queue[tuple[Any, ...]] = queue_mod.Queue()
     kind_of = Thread if in_process else Process
     procs: list[Thread | Process] = []
@@ -365,7 +508,7 @@ def _drive(
                 wanted,
                 shown,
             )
-        start = time.perf_counter() + 0.05
+        start = time.perf_counter() + 0.05 if start_at is None else start_at()
         for p in procs:
             p.go(start)
         if progress is None:
@@ -402,6 +545,8 @@ def _drive(
                 )
             elif kind == "failed":
                 raise RuntimeError(f"load-test worker {worker} failed:\n{rest[0]}")
+        if tally is not None:
+            tally["late"] = late
         if late:
             logger.warning(
                 "the load generator fell behind its schedule: %d requests went out more than "
@@ -439,7 +584,7 @@ def _next_event(
             raise RuntimeError(f"no word from the load-test workers for {patience:g} s")
 
 
-def _merge(specs: list[Spec], names: list[str], written: int) -> pl.DataFrame:
+def _merge(specs: list[Spec], names: Sequence[str], written: int) -> pl.DataFrame:
     parts = [s.path for s in specs if Path(s.path).is_file()]
     if not parts:
         return REQUESTS.empty()

@@ -17,24 +17,37 @@ between the bucket values of the two order statistics around them (type 7, as
 ``query_patterns``), each of which is within ``α`` of a duration that occurred.
 Events (errors, lock waits, temp files …) are kept whole: they are few next to the
 statements.
+
+Many logs at once — a list, a glob (``/var/log/postgresql/*.log.gz``), URLs through
+fsspec — are digested file by file (a PostgreSQL stderr or csvlog entry, a MySQL
+slow-log entry spans lines, so a file is never cut) and the per-file tables merged:
+counts, sums, min/max, first/last seen, names and histogram buckets add up, so the
+percentiles are bit for bit those of one digest over the same statements. Given a
+``client`` (:class:`distributed.Client`) the files are digested on its workers
+(:func:`perflab.partitions.map_parts`). Sums of durations are added per file first:
+they equal the one-pass sums exactly when the durations are exact binary fractions,
+and otherwise may differ in the last bits (float addition in another order).
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
 from perflab.errors import ErrorMode, ParameterError
 from perflab.frames import compact
+from perflab.partitions import Inputs, expand, is_many, map_parts, partitions
 from perflab.queries import _mysql
 from perflab.queries.fingerprint import with_fingerprints
 from perflab.queries.read import iter_postgres, sniff_format
 from perflab.queries.schema import EVENTS, PATTERNS
-from perflab.sources import PathLike, Source
+from perflab.sources import Part, PathLike, Source
 
 __all__ = ["Digest", "digest"]
 
@@ -66,7 +79,7 @@ class Digest:
 
 
 def digest(
-    path: PathLike,
+    path: Inputs,
     *,
     format: str | None = None,
     prefix: str | Sequence[str] | None = None,
@@ -74,13 +87,15 @@ def digest(
     dialect: str | None = None,
     errors: ErrorMode = "raise",
     accuracy: float = 0.01,
+    client: Any = None,
 ) -> Digest:
     """The pattern table of a PostgreSQL log or MySQL slow log, streamed.
 
     Parameters
     ----------
-    path : str or PathLike
-        The log (plain or gzip).
+    path : str, PathLike or sequence of them
+        The log (plain or gzip), a URL (``s3://…``, through fsspec), a glob, or a list
+        of them: digested file by file and merged (formats sniffed per file).
     format : {"stderr", "csvlog", "jsonlog", "mysql"}, optional
         Default: ``mysql`` for a file whose first line is a MySQL/MariaDB slow-log
         header or event, else as :func:`~perflab.queries.read_postgres` decides.
@@ -90,6 +105,9 @@ def digest(
         For fingerprints; default from the format.
     accuracy : float
         Relative error bound of the percentiles, in (0, 0.5).
+    client : distributed.Client, optional
+        Digest the files on the workers of this Dask client (one task per file) and
+        merge their tables here.
 
     Returns
     -------
@@ -110,14 +128,31 @@ def digest(
     """
     if not 0.0 < accuracy < 0.5:
         raise ParameterError(f"accuracy must lie in (0, 0.5), not {accuracy}")
-    fmt = format or sniff_format(path)
-    dialect = dialect or ("mysql" if fmt == "mysql" else "postgres")
     gamma = (1 + accuracy) / (1 - accuracy)
-    acc = _Accumulator(math.log(gamma))
-    for statements, evs in _blocks(path, fmt, prefix, tz, errors):
-        if statements.height:
-            acc.add(with_fingerprints(statements, dialect=dialect))
-        acc.add_events(evs)
+    if client is not None or is_many(path) or not isinstance(path, str | os.PathLike):
+        parts = partitions(expand(path), by="file")
+        accs = map_parts(
+            _digest_part,
+            parts,
+            client=client,
+            format=format,
+            prefix=prefix,
+            tz=tz,
+            dialect=dialect,
+            errors=errors,
+            log_gamma=math.log(gamma),
+        )
+        acc = _combine(accs, math.log(gamma))
+    else:
+        acc = _digest_part(
+            path,
+            format=format,
+            prefix=prefix,
+            tz=tz,
+            dialect=dialect,
+            errors=errors,
+            log_gamma=math.log(gamma),
+        )
     return Digest(
         patterns=acc.patterns(gamma),
         events=acc.events(),
@@ -126,8 +161,49 @@ def digest(
     )
 
 
+def _digest_part(
+    path: PathLike | Part,
+    *,
+    format: str | None,
+    prefix: str | Sequence[str] | None,
+    tz: str | None,
+    dialect: str | None,
+    errors: ErrorMode,
+    log_gamma: float,
+) -> _Accumulator:
+    """The running tables of one file (a worker's task for a cluster)."""
+    fmt = format or sniff_format(path)
+    dialect = dialect or ("mysql" if fmt == "mysql" else "postgres")
+    acc = _Accumulator(log_gamma)
+    for statements, evs in _blocks(path, fmt, prefix, tz, errors):
+        if statements.height:
+            acc.add(with_fingerprints(statements, dialect=dialect))
+        acc.add_events(evs)
+    return acc
+
+
+def _combine(accs: Sequence[_Accumulator], log_gamma: float) -> _Accumulator:
+    """The tables of several files as one: what one pass over them all would keep."""
+    out = _Accumulator(log_gamma)
+    stats = [a.stats for a in accs if a.stats is not None]
+    hists = [a.hist for a in accs if a.hist is not None]
+    if stats:
+        out.stats = (
+            stats[0] if len(stats) == 1 else _merge(pl.concat(stats, how="vertical_relaxed"))
+        )
+    if hists:
+        out.hist = (
+            hists[0]
+            if len(hists) == 1
+            else pl.concat(hists).group_by("fingerprint", "bucket").agg(pl.col("n").sum())
+        )
+    out.count = sum(a.count for a in accs)
+    out.kept_events = [e for a in accs for e in a.kept_events]
+    return out
+
+
 def _blocks(
-    path: PathLike,
+    path: PathLike | Part,
     fmt: str,
     prefix: str | Sequence[str] | None,
     tz: str | None,

@@ -14,7 +14,13 @@ code of the domain: a notebook that published (:func:`perflab.report.publish`)
   ``slower``/``faster``/``equivalent``/``inconclusive``);
 - ``metrics`` — a METRICS frame — gets :func:`perflab.monitoring.compare_windows`
   (Mann–Whitney U and bootstrap intervals, ``slower``/``faster``/``no significant
-  change``).
+  change``);
+- ``statement_durations`` — per-statement durations of a query log (``fingerprint``,
+  ``duration_ms``, optionally ``pattern``; 02-queries publishes those of its 50
+  costliest patterns) — gets :func:`perflab.loadtest.compare` per pattern present in
+  both runs (:func:`compare_query_patterns`): a verdict per pattern, ``slower``,
+  ``faster`` or ``no significant change``, with the change of the median and of p95,
+  the interval and the adjusted p-value of the change that decided it.
 
 Runs keep no raw data by default (a run directory holds the pages, the executed
 notebooks and the manifest), and the report says so rather than guess.
@@ -34,15 +40,27 @@ from typing import Any
 
 import polars as pl
 
+from perflab.errors import ParameterError, SchemaError
+from perflab.frames import FrameLike, Schema, as_frame
 from perflab.report.export import FRAMES_DIR, load_run, resolve_run
 
-__all__ = ["RAW_KINDS", "Comparison", "compare_runs", "render_comparison", "write_comparison"]
+__all__ = [
+    "QUERY_DURATIONS",
+    "QUERY_VERDICTS",
+    "RAW_KINDS",
+    "Comparison",
+    "compare_query_patterns",
+    "compare_runs",
+    "render_comparison",
+    "write_comparison",
+]
 
 logger = logging.getLogger(__name__)
 
 RAW_KINDS: dict[str, str] = {
     "requests": "perflab.loadtest.compare",
     "metrics": "perflab.monitoring.compare_windows",
+    "statement_durations": "perflab.loadtest.compare, per query pattern",
 }
 """Published frame names that get a significance test, and the function that runs it."""
 
@@ -155,14 +173,218 @@ def _figures(a: dict[str, Any], b: dict[str, Any]) -> pl.DataFrame:
     )
 
 
-def _test(kind: str, path_a: Path, path_b: Path) -> pl.DataFrame:
+QUERY_DURATIONS = Schema(
+    "query statement durations",
+    {"fingerprint": pl.String, "pattern": pl.String, "duration_ms": pl.Float64},
+)
+"""The raw frame ``statement_durations``: one row per statement (other columns kept)."""
+
+QUERY_VERDICTS: tuple[str, ...] = (
+    "slower",
+    "faster",
+    "mixed",
+    "no significant change",
+    "too few to test",
+)
+"""Verdicts of :func:`compare_query_patterns`, in the order its rows are sorted."""
+
+_QUERY_COLUMNS: dict[str, Any] = {
+    "fingerprint": pl.String,
+    "query": pl.String,
+    "verdict": pl.String,
+    "metric": pl.String,
+    "change": pl.Float64,
+    "ci_low": pl.Float64,
+    "ci_high": pl.Float64,
+    "p_value": pl.Float64,
+    "p_adjusted": pl.Float64,
+    "calls_a": pl.Int64,
+    "calls_b": pl.Int64,
+    "p50_a_ms": pl.Float64,
+    "p50_b_ms": pl.Float64,
+    "p95_a_ms": pl.Float64,
+    "p95_b_ms": pl.Float64,
+    "detail": pl.String,
+}
+
+
+def _durations(frame: FrameLike, what: str) -> pl.DataFrame:
+    try:
+        data = QUERY_DURATIONS.conform(as_frame(frame), required=["fingerprint", "duration_ms"])
+    except SchemaError as exc:
+        raise SchemaError(
+            f"{what} ({exc.what})", missing=exc.missing, mistyped=exc.mistyped, detail=exc.detail
+        ) from None
+    return data.filter(pl.col("fingerprint").is_not_null() & pl.col("duration_ms").is_finite())
+
+
+def compare_query_patterns(
+    baseline: FrameLike,
+    candidate: FrameLike,
+    *,
+    margin: float = 0.05,
+    alpha: float = 0.05,
+    min_statements: int = 5,
+) -> pl.DataFrame:
+    """Each query pattern of run B against run A: slower, faster or no significant change.
+
+    The durations of the statements of every pattern (``fingerprint``) found in both
+    runs go through :func:`perflab.loadtest.compare` (``by="name"``, metrics ``p50``
+    and ``p95``): the median's change is tested with Mann–Whitney U, p95's also with
+    the quantile test, the intervals of the ratios are bootstrapped (normal theory
+    above 2,000 statements a side), and the p-values are adjusted together
+    (Benjamini–Hochberg) over every pattern and both metrics, so a log of many
+    patterns does not buy false alarms.
+
+    Parameters
+    ----------
+    baseline, candidate : frame-like
+        :data:`QUERY_DURATIONS` frames of run A and run B: ``fingerprint``,
+        ``duration_ms`` and, optionally, ``pattern`` (the normalised query).
+    margin : float
+        The relative change that does not matter (0.05 = ±5 %): a significant change
+        must be beyond it to be called slower or faster.
+    alpha : float
+        Significance level of the adjusted p-values; 1 − confidence of the intervals.
+    min_statements : int
+        Fewest statements a side for a pattern to be tested (at least 5: below that
+        no interval is honest); patterns with fewer are listed ``too few to test``.
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per pattern in both runs: ``fingerprint, query, verdict, metric,
+        change, ci_low, ci_high, p_value, p_adjusted, calls_a, calls_b, p50_a_ms, p50_b_ms,
+        p95_a_ms, p95_b_ms, detail``. ``verdict`` is ``slower`` (p50 or p95 called
+        slower, neither faster), ``faster``, ``mixed`` (one of each), ``no significant
+        change`` (neither called slower or faster: ``detail`` gives the test's own
+        verdicts, ``equivalent`` or ``inconclusive``) or ``too few to test``.
+        ``metric`` names the statistic whose change, interval (relative: 0.5 =
+        50 % slower), p-value and adjusted p-value are shown: the one that decided the verdict,
+        else p50. Sorted by verdict (:data:`QUERY_VERDICTS`), then p-value.
+
+    Raises
+    ------
+    SchemaError
+        A frame lacks ``fingerprint`` or ``duration_ms``.
+    ParameterError
+        No pattern is in both runs; a bad option.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(1)
+    >>> def log(scale):
+    ...     return pl.DataFrame({"fingerprint": ["a"] * 200 + ["b"] * 200,
+    ...         "duration_ms": np.r_[rng.lognormal(1, 0.3, 200) * scale,
+    ...                              rng.lognormal(2, 0.3, 200)]})
+    >>> r = compare_query_patterns(log(1.0), log(1.5))
+    >>> r.select("fingerprint", "verdict", "metric", pl.col("change").round(1)).rows()
+    [('a', 'slower', 'p50', 0.5), ('b', 'no significant change', 'p50', -0.0)]
+    """
+    from perflab.loadtest import compare
+    from perflab.stats import QUANTILE_METHOD
+
+    if not (isinstance(min_statements, int) and min_statements >= 5):
+        raise ParameterError(
+            f"min_statements must be an integer of at least 5, not {min_statements!r}"
+        )
+    a, b = _durations(baseline, "run A's statements"), _durations(candidate, "run B's statements")
+
+    def stats(df: pl.DataFrame, side: str) -> pl.DataFrame:
+        return df.group_by("fingerprint").agg(
+            pl.col("pattern").drop_nulls().first().alias(f"query_{side}"),
+            pl.len().cast(pl.Int64).alias(f"calls_{side}"),
+            pl.col("duration_ms").median().alias(f"p50_{side}_ms"),
+            pl.col("duration_ms").quantile(0.95, QUANTILE_METHOD).alias(f"p95_{side}_ms"),
+        )
+
+    both = stats(a, "a").join(stats(b, "b"), on="fingerprint", how="inner")
+    if both.height == 0:
+        raise ParameterError(
+            f"no query pattern appears in both runs (A has {a['fingerprint'].n_unique()}, "
+            f"B has {b['fingerprint'].n_unique()}): nothing to compare"
+        )
+    enough = (pl.col("calls_a") >= min_statements) & (pl.col("calls_b") >= min_statements)
+    tested = both.filter(enough).get_column("fingerprint")
+    results: dict[str, dict[str, dict[str, Any]]] = {}
+    if tested.len():
+        keep = pl.col("fingerprint").is_in(tested.implode())
+        side_a, side_b = (
+            df.filter(keep).select(
+                pl.col("fingerprint").alias("name"), pl.col("duration_ms").alias("latency_ms")
+            )
+            for df in (a, b)
+        )
+        table = compare(
+            side_a, side_b, metrics=("p50", "p95"), by="name", margin=margin, alpha=alpha
+        )
+        for r in table.iter_rows(named=True):
+            results.setdefault(r["name"], {})[r["metric"]] = r
+    rows = []
+    for r in both.iter_rows(named=True):
+        row = {k: r[k] for k in _QUERY_COLUMNS if k in r}
+        row["query"] = r["query_b"] or r["query_a"]
+        found = results.get(r["fingerprint"])
+        if found is None:
+            row.update(
+                verdict="too few to test", detail=f"fewer than {min_statements} statements a side"
+            )
+            rows.append(row)
+            continue
+        verdicts = {m: found[m]["verdict"] for m in ("p50", "p95")}
+        slower = [m for m, v in verdicts.items() if v == "slower"]
+        faster = [m for m, v in verdicts.items() if v == "faster"]
+        if slower and faster:
+            verdict, metric = "mixed", "p50"
+        elif slower or faster:
+            verdict, metric = ("slower", slower[0]) if slower else ("faster", faster[0])
+        else:
+            verdict, metric = "no significant change", "p50"
+        shown = found[metric]
+        row.update(
+            verdict=verdict,
+            metric=metric,
+            change=shown["change"],
+            ci_low=shown["ci_low"],
+            ci_high=shown["ci_high"],
+            p_value=shown["p_value"],
+            p_adjusted=shown["p_adjusted"],
+            detail=", ".join(f"{m} {v}" for m, v in verdicts.items()),
+        )
+        rows.append(row)
+    order = {v: i for i, v in enumerate(QUERY_VERDICTS)}
+    return pl.DataFrame(rows, schema=_QUERY_COLUMNS).sort(
+        pl.col("verdict").replace_strict(order, return_dtype=pl.Int64),
+        pl.col("p_adjusted"),
+        pl.col("calls_b"),
+        descending=[False, False, True],
+        nulls_last=True,
+    )
+
+
+def _test(kind: str, path_a: Path, path_b: Path) -> tuple[pl.DataFrame, list[str]]:
+    """The domain's comparison of two published raw frames, and notes on what was left out."""
     if kind == "requests":
         from perflab.loadtest import compare
 
-        return compare(pl.read_parquet(path_a), pl.read_parquet(path_b))
+        return compare(pl.read_parquet(path_a), pl.read_parquet(path_b)), []
+    if kind == "statement_durations":
+        a, b = pl.read_parquet(path_a), pl.read_parquet(path_b)
+        result = compare_query_patterns(a, b)
+        notes = []
+        for side, df, other in (("A", a, b), ("B", b, a)):
+            if "fingerprint" in df.columns and "fingerprint" in other.columns:
+                alone = df.get_column("fingerprint").drop_nulls().unique()
+                n = alone.filter(~alone.is_in(other.get_column("fingerprint").implode())).len()
+                if n:
+                    notes.append(f"{n} query pattern(s) only in run {side}: not tested.")
+        return result, notes
     from perflab.monitoring import compare_windows
 
-    return compare_windows(None, baseline=pl.read_parquet(path_a), current=pl.read_parquet(path_b))
+    return compare_windows(
+        None, baseline=pl.read_parquet(path_a), current=pl.read_parquet(path_b)
+    ), []
 
 
 def compare_runs(
@@ -223,14 +445,16 @@ def compare_runs(
             notes.append(f"{notebook}: only run {side} kept its {kind}; not tested.")
             continue
         try:
-            tests[f"{notebook}/{kind}"] = _test(kind, raw[key], raw_b[key])
+            tests[f"{notebook}/{kind}"], left_out = _test(kind, raw[key], raw_b[key])
+            notes += [f"{notebook}: {note}" for note in left_out]
         except Exception as exc:  # one bad frame must not sink the comparison
             notes.append(f"{notebook}: {kind} could not be compared: {type(exc).__name__}: {exc}")
     if not raw and not raw_b:
         notes.append(
             "Neither run kept raw data, so the changes of the figures are not tested for "
             "significance. A notebook keeps it with perflab.report.publish('requests', "
-            "frame) (load test) or publish('metrics', frame) (metrics)."
+            "frame) (load test), publish('metrics', frame) (metrics) or "
+            "publish('statement_durations', frame) (query log)."
         )
     return Comparison(str(a["run_id"]), str(b["run_id"]), figures, tests, notes)
 

@@ -31,7 +31,7 @@ from perflab.frames import write_atomic
 from perflab.report.index import format_value, sparkline
 from perflab.report.store import read_history, trends
 
-__all__ = ["manifest_from_history", "read_history_fast", "rebuild", "render_runs"]
+__all__ = ["manifest_from_history", "rebuild", "render_runs"]
 
 logger = logging.getLogger(__name__)
 
@@ -168,32 +168,6 @@ def render_runs(
     )
 
 
-def read_history_fast(out_dir: str | os.PathLike[str]) -> pl.DataFrame:
-    """:func:`~perflab.report.store.read_history`, reading all files in one call.
-
-    Reading a thousand small Parquet files one by one costs about a millisecond each;
-    polars reads the list in one call in a tenth of that. When any file does not read
-    or validate, this falls back to :func:`~perflab.report.store.read_history`, which
-    skips the bad files with a warning — same result either way.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> read_history_fast(tempfile.mkdtemp()).height
-    0
-    """
-    from perflab.report.store import HISTORY, history_dir
-
-    files = sorted(p for p in history_dir(out_dir).glob("*.parquet") if not p.name.startswith("."))
-    if not files:
-        return HISTORY.empty()
-    try:
-        frame = HISTORY.validate(pl.read_parquet(files))
-    except Exception:  # a bad file: let the careful reader find and skip it
-        return read_history(out_dir)
-    return frame.sort("started_at", "run_id", "notebook", "figure")
-
-
 def _manifest(out: Path, history: pl.DataFrame, run_id: str) -> dict[str, Any]:
     path = out / run_id / "manifest.json"
     try:
@@ -244,7 +218,7 @@ def rebuild(
     from perflab.report.index import render_index
 
     out = Path(out_dir)
-    history = read_history_fast(out)
+    history = read_history(out)
     order = history.unique("run_id").sort("started_at", "run_id").get_column("run_id").to_list()
     existing = [r for r in order if (out / r).is_dir()]
     if runs is None:

@@ -12,7 +12,14 @@ The flow of :func:`run`:
    thread bounds the whole notebook: at the deadline it interrupts the kernel (the
    cell's traceback lands in the notebook) and, if that does not stop it, kills the
    kernel's processes; papermill's per-cell ``execution_timeout`` is the backstop.
-   A failed or timed-out notebook is still rendered, with its error;
+   A failed or timed-out notebook is still rendered, with its error. With a Dask
+   cluster (``cluster=`` / ``workers=``, :mod:`perflab.cluster`) each notebook is a
+   Dask task instead (:func:`perflab.report.worker.run_remote`): it runs on a worker
+   into a scratch directory and its page, executed notebook and published frames
+   come back as bytes, written here into the same partial directory;
+   notebooks marked ``"perflab": {"after": "all"}`` in their metadata run in a
+   second phase, after a provisional ``manifest.json`` (``"partial": true``) of the
+   first phase is written;
 3. write ``manifest.json`` and ``index.html`` last, rename the directory to
    ``<out>/<run-id>/``, append the figures to the history and point ``<out>/latest``
    at the run (a symlink replaced atomically; a ``latest`` that is not a symlink is
@@ -33,17 +40,19 @@ import os
 import re
 import sys
 import time
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from perflab.errors import ParameterError
-from perflab.report.worker import Task, failed_entry, run_notebook
+from perflab.report.worker import Task, _safe_relative, failed_entry, run_notebook, run_remote
 
 __all__ = [
+    "AFTER_ALL",
     "DEFAULT_TIMEOUT",
     "KERNEL_NAME",
     "RunResult",
@@ -58,6 +67,9 @@ __all__ = [
     "validate_parameters",
 ]
 
+if TYPE_CHECKING:
+    from distributed import Client
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 600.0
@@ -65,6 +77,9 @@ DEFAULT_TIMEOUT = 600.0
 
 KERNEL_NAME = "perflab"
 """The kernelspec the notebooks declare (``make install`` registers it)."""
+
+AFTER_ALL = "all"
+"""``"perflab": {"after": "all"}`` in a notebook's metadata: run it after all others."""
 
 _PREFIX = re.compile(r"^\d+-")
 
@@ -379,6 +394,8 @@ def run(
     timeout: float = DEFAULT_TIMEOUT,
     show_code: bool = False,
     progress: bool = True,
+    cluster: str | Client | None = None,
+    workers: int | None = None,
 ) -> RunResult:
     """Execute and render a batch of notebooks into ``<out_dir>/<run-id>/``.
 
@@ -394,13 +411,23 @@ def run(
     parameters : mapping, optional
         ``{notebook: {parameter: value}}`` injected by papermill.
     jobs : int, optional
-        Worker processes (default ``os.cpu_count()``).
+        Worker processes on this machine (default ``os.cpu_count()``); not with
+        ``cluster`` or ``workers``.
     timeout : float
         Seconds each notebook may take in total, kernel start included.
     show_code : bool
         Keep code cells in the HTML pages.
     progress : bool
         Show a progress bar of notebooks done on stderr.
+    cluster : str or distributed.Client, optional
+        Run the notebooks as tasks of this Dask cluster (a scheduler address such as
+        ``"tcp://host:8786"``, or a client) instead of in local processes; see
+        :func:`perflab.cluster.connect`. The workers need perflab and the notebooks
+        directory (with its data) at the same path as here; pages, notebooks and
+        frames come back to this machine, so the run directory is the same.
+    workers : int, optional
+        Without ``cluster``: run on a local Dask cluster of this many worker
+        processes (127.0.0.1, one thread each).
 
     Returns
     -------
@@ -410,7 +437,18 @@ def run(
     Raises
     ------
     ParameterError
-        For an unknown notebook name or parameter, before anything runs.
+        For an unknown notebook name or parameter, before anything runs; for a Dask
+        scheduler that cannot be reached.
+    ImportError
+        For ``cluster`` or ``workers`` without ``dask.distributed`` installed.
+
+    Notes
+    -----
+    A notebook whose metadata holds ``"perflab": {"after": "all"}`` (the reporting
+    notebook) runs after all the others have finished. Before it starts, the run
+    directory holds a provisional ``manifest.json`` — the final manifest's shape with
+    the notebooks done so far and ``"partial": true`` — next to the file that
+    ``PERFLAB_FIGURES`` names, together with their pages and published frames.
 
     Examples
     --------
@@ -429,10 +467,54 @@ def run(
     validate_parameters(found, params)
     if timeout <= 0:
         raise ParameterError(f"timeout must be positive, not {timeout!r}")
-    workers = max(1, jobs if jobs is not None else (os.cpu_count() or 1))
-    kernels = _kernels_for([found[name] for name in selected])
+    remote = cluster is not None or workers is not None
+    if remote and jobs is not None:
+        raise ParameterError(
+            "jobs sets this machine's worker processes; with a cluster, its workers run "
+            "the notebooks (use workers= for the size of a local Dask cluster)"
+        )
+    processes = max(1, jobs if jobs is not None else (os.cpu_count() or 1))
+    kernels, after = _inspect([found[name] for name in selected])
+    with contextlib.ExitStack() as stack:
+        client = None
+        if remote:  # connect before the run directory exists: a bad address leaves nothing
+            from perflab.cluster import connect
 
-    out = Path(out_dir)
+            client = stack.enter_context(connect(cluster, workers))
+        return _run_batch(
+            selected,
+            found,
+            params,
+            kernels,
+            after,
+            notebooks_dir=Path(notebooks_dir),
+            out=Path(out_dir),
+            timeout=float(timeout),
+            show_code=show_code,
+            progress=progress,
+            processes=processes,
+            client=client,
+        )
+
+
+def _run_batch(
+    selected: list[str],
+    found: Mapping[str, Path],
+    params: Mapping[str, Mapping[str, Any]],
+    kernels: Mapping[Path, str],
+    after: Mapping[Path, bool],
+    *,
+    notebooks_dir: Path,
+    out: Path,
+    timeout: float,
+    show_code: bool,
+    progress: bool,
+    processes: int,
+    client: Any,
+) -> RunResult:
+    """Steps 2 and 3 of :func:`run`, its arguments checked: run both phases, finish."""
+    from tqdm import tqdm
+
     out.mkdir(parents=True, exist_ok=True)
     started = datetime.now(UTC)
     clock = time.monotonic()
@@ -446,42 +528,89 @@ def run(
             out_dir=str(partial.resolve()),
             parameters=dict(params.get(name, {})),
             kernel_name=kernels[found[name]],
-            timeout=float(timeout),
+            timeout=timeout,
             show_code=show_code,
             run_id=run_id,
         )
         for name in selected
     ]
-    results = _execute_all(tasks, workers, progress)
+    first = [task for task in tasks if not after[found[task.name]]]
+    last = [task for task in tasks if after[found[task.name]]]
 
-    manifest: dict[str, Any] = {
-        "run_id": run_id,
-        "started_at": started.isoformat(),
-        "finished_at": datetime.now(UTC).isoformat(),
-        "duration_s": round(time.monotonic() - clock, 3),
-        "notebooks_dir": str(Path(notebooks_dir)),
-        "timeout_s": float(timeout),
-        "notebooks": [results[name] for name in selected],
-    }
-    return _finish(out, partial, run_id, started, manifest)
+    def manifest(results: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
+        return {
+            "run_id": run_id,
+            "started_at": started.isoformat(),
+            "finished_at": datetime.now(UTC).isoformat(),
+            "duration_s": round(time.monotonic() - clock, 3),
+            "notebooks_dir": str(notebooks_dir),
+            "timeout_s": timeout,
+            "notebooks": [results[name] for name in selected if name in results],
+        }
+
+    bar = tqdm(
+        total=len(tasks),
+        desc="notebooks",
+        unit="nb",
+        file=sys.stderr,
+        disable=not progress or not tasks,
+    )
+    try:
+        if client is not None:
+            results = _execute_on_cluster(client, first, bar)
+            if last:
+                _write_provisional(partial, manifest(results))
+                shipped = _shipped_inputs(partial)
+                results.update(_execute_on_cluster(client, last, bar, shipped))
+        else:
+            results = _execute_all(first, processes, bar)
+            if last:
+                _write_provisional(partial, manifest(results))
+                results.update(_execute_all(last, processes, bar))
+    finally:
+        bar.close()
+    return _finish(out, partial, run_id, started, manifest(results))
 
 
-def _kernels_for(paths: Sequence[Path]) -> dict[Path, str]:
-    """The kernel each notebook runs on (see :func:`select_kernel`)."""
+def _inspect(paths: Sequence[Path]) -> tuple[dict[Path, str], dict[Path, bool]]:
+    """The kernel each notebook runs on, and whether it runs after all others.
+
+    A notebook runs after the others (in a second phase) when its metadata holds
+    ``"perflab": {"after": "all"}``.
+    """
     if not paths:
-        return {}
+        return {}, {}
     import nbformat
     from jupyter_client.kernelspec import KernelSpecManager
 
     available = list(KernelSpecManager().find_kernel_specs())
-    chosen: dict[Path, str] = {}
+    kernels: dict[Path, str] = {}
+    after: dict[Path, bool] = {}
     for path in paths:
         try:
-            declared = nbformat.read(path, as_version=4).metadata.get("kernelspec", {}).get("name")
+            metadata = nbformat.read(path, as_version=4).metadata
+            declared = metadata.get("kernelspec", {}).get("name")
+            order = metadata.get("perflab", {}).get("after")
         except Exception:  # not a notebook: its worker reports the error on its page
-            declared = None
-        chosen[path] = select_kernel(declared, available)
-    return chosen
+            declared, order = None, None
+        if order not in (None, AFTER_ALL):
+            logger.warning(
+                "notebook %s: metadata perflab.after is %r; the only value is %r",
+                path.name,
+                order,
+                AFTER_ALL,
+            )
+        kernels[path] = select_kernel(declared, available)
+        after[path] = order == AFTER_ALL
+    return kernels, after
+
+
+def _write_provisional(partial: Path, manifest: dict[str, Any]) -> None:
+    """``manifest.json`` of the notebooks done so far, marked ``"partial": true``."""
+    from perflab.frames import write_atomic
+
+    text = json.dumps({**manifest, "partial": True}, indent=2, ensure_ascii=False, default=str)
+    write_atomic(partial / "manifest.json", text)
 
 
 def _reserve(out: Path, started: datetime) -> tuple[str, Path]:
@@ -503,15 +632,12 @@ def _reserve(out: Path, started: datetime) -> tuple[str, Path]:
     raise RuntimeError(f"no free run id for {base} in {out}")  # pragma: no cover
 
 
-def _execute_all(tasks: list[Task], workers: int, progress: bool) -> dict[str, dict[str, Any]]:
+def _execute_all(tasks: list[Task], workers: int, bar: Any) -> dict[str, dict[str, Any]]:
     if not tasks:
         return {}
-    from tqdm import tqdm
-
     results: dict[str, dict[str, Any]] = {}
     context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=context)
-    bar = tqdm(total=len(tasks), desc="notebooks", unit="nb", file=sys.stderr, disable=not progress)
     try:
         futures: dict[Future[dict[str, Any]], Task] = {
             pool.submit(run_notebook, task): task for task in tasks
@@ -528,10 +654,89 @@ def _execute_all(tasks: list[Task], workers: int, progress: bool) -> dict[str, d
     except BaseException:
         _kill_pool(pool)
         raise
-    finally:
-        bar.close()
     pool.shutdown(wait=True)
     return results
+
+
+def _execute_on_cluster(
+    client: Any, tasks: list[Task], bar: Any, inputs: Mapping[str, bytes] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Run ``tasks`` as Dask tasks (:func:`run_remote`); write what they produced.
+
+    Each notebook file is sent along, so the workers run the client's version. The
+    files a notebook produced come back as bytes and are written into the task's
+    ``out_dir`` (the run's partial directory); a task that raised (its worker died,
+    the task could not be deserialised…) gets a failed entry and an error page, as a
+    dead worker process does locally.
+    """
+    if not tasks:
+        return {}
+    from distributed import as_completed as completed
+
+    results: dict[str, dict[str, Any]] = {}
+    futures = {}
+    for task in tasks:
+        try:
+            notebook: bytes | None = Path(task.path).read_bytes()
+        except OSError:  # the worker reports the unreadable notebook on its page
+            notebook = None
+        future = client.submit(
+            run_remote,
+            task,
+            notebook,
+            inputs,
+            key=f"perflab-{task.run_id}-{task.name}-{uuid.uuid4().hex[:8]}",
+            pure=False,
+            retries=0,
+        )
+        futures[future] = task
+    try:
+        for future in completed(futures):
+            task = futures[future]
+            try:
+                answer = future.result()
+                result = _store(task, answer)
+            except Exception as exc:
+                result = failed_entry(task, f"{type(exc).__name__}: {exc}")
+            results[task.name] = result
+            bar.set_postfix_str(f"{task.name}: {result['status']}", refresh=False)
+            bar.update(1)
+    except BaseException:
+        client.cancel(list(futures), force=True)
+        raise
+    return results
+
+
+def _store(task: Task, answer: Mapping[str, Any]) -> dict[str, Any]:
+    """Write the files a remote notebook produced into the run; return its entry."""
+    from perflab.frames import write_atomic
+
+    out = Path(task.out_dir)
+    for rel, data in answer["files"].items():
+        try:
+            path = _safe_relative(rel)
+        except ValueError:
+            logger.warning("notebook %r: ignoring the file %r from its worker", task.name, rel)
+            continue
+        write_atomic(out.joinpath(*path.parts), data)
+    logger.info("notebook %r ran on %s", task.name, answer.get("worker", "?"))
+    result: dict[str, Any] = answer["entry"]
+    return result
+
+
+def _shipped_inputs(partial: Path) -> dict[str, bytes]:
+    """What an ``after: all`` notebook on a worker finds of the run so far.
+
+    The provisional ``manifest.json`` and the frames published by the notebooks that
+    ran (``frames/<notebook>/*.parquet``); not the pages, which can be large.
+    """
+    from perflab.report.export import FRAMES_DIR
+
+    files = {"manifest.json": (partial / "manifest.json").read_bytes()}
+    for path in sorted((partial / FRAMES_DIR).rglob("*.parquet")):
+        if not path.name.startswith("."):
+            files[path.relative_to(partial).as_posix()] = path.read_bytes()
+    return files
 
 
 def _kill_pool(pool: ProcessPoolExecutor) -> None:

@@ -201,6 +201,17 @@ def read_history(out_dir: str | os.PathLike[str]) -> pl.DataFrame:
     0
     """
     files = sorted(p for p in history_dir(out_dir).glob("*.parquet") if not p.name.startswith("."))
+    if not files:
+        return HISTORY.empty()
+    try:  # one call reads a thousand small files ten times faster than a loop
+        whole = HISTORY.validate(pl.read_parquet(files))
+    except Exception:  # a bad file: read them one by one to find and skip it
+        return _read_each(out_dir, files)
+    return whole.sort("started_at", "run_id", "notebook", "figure")
+
+
+def _read_each(out_dir: str | os.PathLike[str], files: list[Path]) -> pl.DataFrame:
+    """:func:`read_history` file by file, skipping (with a warning) what does not read."""
     frames: list[pl.DataFrame] = []
     skipped: list[str] = []
     for path in files:

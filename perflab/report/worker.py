@@ -17,6 +17,10 @@ tail explains a kernel that would not start.
 Every notebook gets a page: when the notebook cannot be read or rendered, the page
 holds just the error (:func:`failed_entry` does the same for a worker that died).
 Error texts lose colour codes and control characters, as they end up in a terminal.
+
+On a Dask cluster the task is :func:`run_remote` instead: on the worker it runs
+:func:`run_notebook` in a fresh child process, into a scratch directory, and returns the
+manifest entry with the bytes of every file the notebook produced.
 """
 
 from __future__ import annotations
@@ -29,9 +33,9 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from perflab.report.figures import FIGURES_ENV, Figure, read_figures
@@ -41,7 +45,15 @@ from perflab.vega import REPORT_ENV
 if TYPE_CHECKING:
     from nbformat import NotebookNode
 
-__all__ = ["Task", "Watchdog", "entry", "failed_entry", "render_page", "run_notebook"]
+__all__ = [
+    "Task",
+    "Watchdog",
+    "entry",
+    "failed_entry",
+    "render_page",
+    "run_notebook",
+    "run_remote",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +64,11 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _GRACE_S = 5.0
 _POLL_S = 0.5
 _ERROR_LINES = 8
+_REMOTE_SLACK_S = 60.0
+_CHILD = (
+    "import sys; from perflab.report.worker import _child_main; "
+    "sys.exit(_child_main(sys.argv[1], sys.argv[2]))"
+)
 
 
 @dataclass(frozen=True)
@@ -78,6 +95,10 @@ class Task:
         Keep code cells in the HTML page.
     run_id : str
         Shown on the page.
+    cwd : str, optional
+        Directory the kernel starts in (default the notebook's own directory). Set on
+        a Dask worker, where the notebook runs from a shipped copy but its relative
+        data paths must resolve in the notebooks directory.
     """
 
     name: str
@@ -89,6 +110,7 @@ class Task:
     timeout: float
     show_code: bool
     run_id: str
+    cwd: str | None = None
 
 
 def entry(
@@ -369,7 +391,7 @@ def _execute(task: Task, figures_file: Path) -> tuple[str, str | None]:
                 parameters=task.parameters or None,
                 kernel_name=task.kernel_name,
                 progress_bar=False,
-                cwd=str(Path(task.path).parent),
+                cwd=task.cwd or str(Path(task.path).parent),
                 execution_timeout=max(1, int(task.timeout)),
                 # CurveZMQ between client and kernel when the kernelspec supports it
                 # (ours and ipykernel's do), instead of plain TCP.
@@ -538,3 +560,194 @@ def _write_error_page(task: Task, status: str, error: str | None) -> bool:
         logger.exception("could not write even an error page for %s", task.name)
         return False
     return True
+
+
+# --- on a Dask worker -------------------------------------------------------------
+
+
+def run_remote(
+    task: Task,
+    notebook: bytes | None = None,
+    inputs: Mapping[str, bytes] | None = None,
+) -> dict[str, Any]:
+    """Run one notebook on a Dask worker; return its entry and the files it produced.
+
+    The worker may not share the client's file system, so the notebook runs into a
+    scratch directory and everything it wrote there comes back as bytes: the page,
+    the executed ``.ipynb`` and the frames it published (``frames/<name>/*.parquet``).
+    The client writes them into the run's directory (:func:`perflab.report.run` with
+    ``cluster=``).
+
+    The notebook executes in a child process of its own (``python -c``), as in a
+    local run's pool worker: the figures variable, the redirected stderr and the
+    watchdog's kill of every process below are process-wide, and a Dask worker runs
+    several tasks in threads of one (daemonic) process. The child's watchdog bounds
+    the notebook as locally; should the child itself hang, it is killed
+    ``timeout + 65`` s after it started. The child stops its kernel when the Dask
+    worker dies.
+
+    Parameters
+    ----------
+    task : Task
+        As built by the client; ``path`` is the notebook's path on the client, and
+        its directory must exist on the worker (the kernel starts there, so the
+        notebook's relative data paths resolve as on the client).
+    notebook : bytes, optional
+        The notebook file as the client has it; run instead of the worker's copy.
+    inputs : mapping of str to bytes, optional
+        Files to place in the scratch run directory first (relative path → content),
+        such as the provisional ``manifest.json`` an ``after: all`` notebook reads.
+        They are not sent back.
+
+    Returns
+    -------
+    dict
+        ``entry`` (the manifest entry), ``files`` (relative path → bytes) and
+        ``worker`` (the Dask worker's address, or this host's name).
+
+    Examples
+    --------
+    >>> task = Task("demo", "01-demo.ipynb", "/no/such/dir/01-demo.ipynb", "/unused", {},
+    ...             "python3", 60.0, False, "r1")
+    >>> done = run_remote(task, b"{}")
+    >>> done["entry"]["status"], sorted(done["files"])
+    ('failed', ['demo.html'])
+    >>> print(done["entry"]["error"])  # doctest: +ELLIPSIS
+    notebooks directory '/no/such/dir' does not exist on Dask worker ...: workers need ...
+    """
+    import shutil
+    import tempfile
+
+    shipped = {_safe_relative(rel).as_posix(): data for rel, data in (inputs or {}).items()}
+    where = _worker_name()
+    scratch = Path(tempfile.mkdtemp(prefix=f"perflab-{task.name}-"))
+    try:
+        out = scratch / "out"
+        out.mkdir()
+        for rel, data in shipped.items():
+            target = out / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        home = Path(task.path).parent
+        local = replace(task, out_dir=str(out), cwd=str(home))
+        if not home.is_dir():
+            error = (
+                f"notebooks directory {str(home)!r} does not exist on Dask worker {where}: "
+                "workers need the client's checkout and data at the same path"
+            )
+            result = failed_entry(local, error)
+        else:
+            if notebook is not None:
+                source = scratch / "src"
+                source.mkdir()
+                copy = source / Path(task.path).name
+                copy.write_bytes(notebook)
+                local = replace(local, path=str(copy))
+            local = replace(local, kernel_name=_worker_kernel(task.kernel_name))
+            result = _run_in_child(local, scratch)
+        files = {rel: data for rel, data in _collect(out) if rel not in shipped}
+        return {"entry": result, "files": files, "worker": where}
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _safe_relative(rel: str) -> PurePosixPath:
+    """``rel`` as a relative path that stays inside its directory, else ValueError.
+
+    Examples
+    --------
+    >>> _safe_relative("frames/demo/x.parquet").as_posix()
+    'frames/demo/x.parquet'
+    >>> _safe_relative("../etc/passwd")
+    Traceback (most recent call last):
+    ...
+    ValueError: not a relative path inside the run: '../etc/passwd'
+    """
+    path = PurePosixPath(rel)
+    if not rel or path.is_absolute() or ".." in path.parts or "\\" in rel:
+        raise ValueError(f"not a relative path inside the run: {rel!r}")
+    return path
+
+
+def _collect(out: Path) -> Iterator[tuple[str, bytes]]:
+    """Every file below ``out`` but hidden ones (scratch files): relative path, bytes."""
+    for path in sorted(out.rglob("*")):
+        rel = path.relative_to(out)
+        if path.is_file() and not any(part.startswith(".") for part in rel.parts):
+            yield rel.as_posix(), path.read_bytes()
+
+
+def _worker_name() -> str:
+    """The Dask worker's address when running in one, else this host's name."""
+    import socket
+
+    try:
+        from distributed import get_worker
+
+        return str(get_worker().address)
+    except (ImportError, ValueError):
+        return socket.gethostname()
+
+
+def _worker_kernel(wanted: str) -> str:
+    """The kernel to use on this machine (the worker may lack the client's)."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    from perflab.report.runner import select_kernel
+
+    return select_kernel(wanted, KernelSpecManager().find_kernel_specs())
+
+
+def _run_in_child(task: Task, scratch: Path) -> dict[str, Any]:
+    """:func:`run_notebook` in a fresh Python process; its entry, whatever happens."""
+    import pickle
+    import subprocess
+
+    spec, answer, log = scratch / "task.pickle", scratch / "entry.pickle", scratch / "child.log"
+    spec.write_bytes(pickle.dumps(asdict(task)))  # parameters need not be JSON
+    start = time.monotonic()
+    with open(log, "wb") as sink:
+        child = subprocess.Popen(
+            [sys.executable, "-c", _CHILD, str(spec), str(answer)],
+            stdin=subprocess.DEVNULL,
+            stdout=sink,
+            stderr=sink,
+            start_new_session=True,  # one process group: the child and its kernel
+        )
+        try:
+            code = child.wait(timeout=task.timeout + _GRACE_S + _REMOTE_SLACK_S)
+        except subprocess.TimeoutExpired:
+            _kill_group(child)
+            note = f"TimeoutError: notebook did not finish within {task.timeout:g} s"
+            html = _write_error_page(task, "timeout", note)
+            ipynb = (Path(task.out_dir) / f"{task.name}.ipynb").exists()
+            took = time.monotonic() - start
+            return entry(task, "timeout", took, [], note, html=html, ipynb=ipynb)
+        except BaseException:
+            _kill_group(child)
+            raise
+    if code == 0 and answer.exists():
+        result: dict[str, Any] = pickle.loads(answer.read_bytes())  # our own child's
+        return result
+    died = f"signal {-code}" if code < 0 else f"exit code {code}"
+    chatter = _tail([_read_text(log)], 5)
+    return failed_entry(task, _join(f"WorkerDied: the notebook's process ended ({died})", *chatter))
+
+
+def _kill_group(child: Any) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(child.pid, signal.SIGKILL)
+    child.wait()
+
+
+def _child_main(spec: str, answer: str) -> int:
+    """Entry point of :func:`_run_in_child`'s process: run the task, write its entry."""
+    import pickle
+
+    from perflab.frames import write_atomic
+
+    logging.basicConfig(level=logging.WARNING, format="perflab: %(levelname)s: %(message)s")
+    task = Task(**pickle.loads(Path(spec).read_bytes()))
+    done = run_notebook(task)
+    write_atomic(Path(answer), pickle.dumps(done))
+    return 0

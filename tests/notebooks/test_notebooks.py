@@ -398,3 +398,175 @@ def test_pooling_report_sizes_the_pool_for_the_burst(sample_run: Path):
     assert "Raise max_size to 8" in html
     assert "SHOW POOLS, per snapshot" in html and "transaction" in html
     assert "vegaEmbed(" in html
+
+
+def published(run: Path, notebook: str, name: str) -> pl.DataFrame:
+    return pl.read_parquet(run / "frames" / notebook / f"{name}.parquet")
+
+
+def test_caching_pooling_balancing_publish_their_incidents(sample_run: Path):
+    import perflab.caching as cch
+    from perflab.events import as_events
+
+    # the sitemap crawl at half time is the product cache's hit-ratio drop on the timeline
+    ev = as_events(published(sample_run, "caching", "events"))
+    product = ev.filter(pl.col("subject") == "product").sort("time").row(0, named=True)
+    t0 = cch.read_accesses(CACHING / "recorded.csv.gz")["timestamp"].min()
+    assert 40 <= product["time"].timestamp() - t0 <= 50
+    assert product["kind"] == "hit-ratio-drop" and product["size"] < -0.2
+    assert published(sample_run, "caching", "recommendations").height > 0
+    over_time = published(sample_run, "caching", "hit_ratio_over_time")
+    assert {"strategy", "window_start", "gets", "hits", "hit_ratio"} <= set(over_time.columns)
+    # the pool's burst: one saturation and the requests it turned away
+    ev = as_events(published(sample_run, "pooling", "events"))
+    assert ev["kind"].to_list() == ["saturation", "error-burst"]
+    sat = ev.row(0, named=True)
+    assert sat["subject"] == "pool app" and 3.5 <= sat["size"] <= 4.5  # the 4 s burst
+    assert "82 rejected" in sat["evidence"]
+    assert published(sample_run, "pooling", "sizing")["recommended"][0] == 8
+    # medium slows down at 7 s into the log, flaky is killed at 13 s
+    ev = as_events(published(sample_run, "balancing", "events"))
+    assert ev.select("subject", "kind").rows() == [
+        ("backend medium", "step"),
+        ("backend flaky", "outage"),
+    ]
+    step, outage = ev.row(0, named=True), ev.row(1, named=True)
+    assert step["size"] > 1.5 and step["direction"] == "worse"
+    assert 5 <= (outage["time"] - step["time"]).total_seconds() <= 7
+    assert 0.25 < outage["size"] < 0.4  # a third of the traffic lost
+    strategies = published(sample_run, "balancing", "strategies")
+    assert strategies["strategy"][0] in ("peak_ewma", "p2c")
+
+
+def test_notebooks_publish_findings_events_and_takeaways(sample_run: Path):
+    """What `perflab export` hands out for monitoring, queries, memory and loadtest:
+    the ranked findings, the timeline events of the planted problems, the summaries,
+    and the raw data `perflab compare` tests between runs."""
+    from datetime import UTC, datetime
+
+    from perflab.events import EVENTS
+    from perflab.recommend import RECOMMENDATIONS
+    from perflab.report.compare import compare_query_patterns
+
+    frames = sample_run / "frames"
+    expected = {
+        "monitoring": {"recommendations", "events", "summary", "comparison"},
+        "queries": {"recommendations", "events", "patterns", "statement_durations"},
+        "memory": {"recommendations", "events", "leaks", "gc_pauses"},
+        "loadtest": {"recommendations", "events", "summary", "comparison", "requests"},
+    }
+    for notebook, names in expected.items():
+        kept = {p.stem for p in (frames / notebook).glob("*.parquet")}
+        assert names <= kept, (notebook, kept)
+        recs = RECOMMENDATIONS.validate(
+            pl.read_parquet(frames / notebook / "recommendations.parquet")
+        )
+        assert recs.height and set(recs["domain"]) == {notebook}
+        EVENTS.validate(pl.read_parquet(frames / notebook / "events.parquet"))
+    # monitoring: the planted /api/search step at 16:00 is the one event
+    steps = pl.read_parquet(frames / "monitoring" / "events.parquet")
+    assert steps.select("subject", "kind", "direction").rows() == [
+        ("http.server.duration route=/api/search", "step", "worse")
+    ]
+    assert steps["time"][0] == datetime(2026, 11, 2, 16, tzinfo=UTC)
+    assert steps["terms"][0].to_list() == ["http.server.duration", "/api/search"]
+    # memory: where each process's floor turns, both processes
+    turns = pl.read_parquet(frames / "memory" / "events.parquet")
+    assert set(turns["kind"]) == {"trend-turn"}
+    assert {"rss source=leak", "rss source=steady"} <= set(turns["subject"])
+    # loadtest: the slower candidate's verdicts are regressions linked to the routes it drives
+    regressions = pl.read_parquet(frames / "loadtest" / "events.parquet")
+    assert set(regressions["kind"]) == {"regression"}
+    assert any(e.startswith("p95 ") for e in regressions["evidence"])
+    assert "GET /api/items/{id}" in regressions["terms"][0].to_list()
+    candidate = pl.read_parquet(ROOT / "data" / "sample" / "loadtest" / "candidate.parquet")
+    assert pl.read_parquet(frames / "loadtest" / "requests.parquet").height == candidate.height
+    # queries: the statements of the costliest patterns, durations as logged, no literals
+    durations = pl.read_parquet(frames / "queries" / "statement_durations.parquet")
+    patterns = pl.read_parquet(frames / "queries" / "patterns.parquet")
+    assert durations.columns == ["fingerprint", "pattern", "timestamp", "duration_ms"]
+    assert "sample" not in patterns.columns and "sample_parameters" not in patterns.columns
+    assert durations["duration_ms"].sum() == pytest.approx(patterns.head(50)["total_ms"].sum())
+    # a run compared with itself: no pattern is called slower or faster
+    same = compare_query_patterns(durations, durations)
+    assert set(same["verdict"]) == {"no significant change", "too few to test"}
+
+
+def test_api_cdn_bundles_images_publish_their_events(sample_run: Path):
+    from datetime import UTC, datetime
+
+    from perflab.events import as_events
+
+    frames = sample_run / "frames"
+    read = lambda name: as_events(pl.read_parquet(frames / name / "events.parquet"))  # noqa: E731
+    # the planted recommendations outage, 20 % 502/504 from 14:00 to 14:40
+    api_ev = read("api")
+    assert api_ev.select("subject", "kind").rows() == [("GET /api/recommendations", "error-burst")]
+    assert api_ev["time"][0] == datetime(2026, 11, 30, 14, tzinfo=UTC)
+    assert "14:00–14:40" in api_ev["evidence"][0]
+    # the CloudFront purge at 14:00
+    cdn_ev = read("cdn")
+    assert cdn_ev.select("subject", "kind").rows() == [("cloudfront", "hit-ratio-drop")]
+    assert cdn_ev["time"][0] == datetime(2026, 11, 30, 14, tzinfo=UTC)
+    assert cdn_ev["size"][0] < -0.3
+    # build b: dayjs added, the country table grew; stamped at its builtAt
+    bundles_ev = read("bundles")
+    assert {"entry main", "chunk settings", "package dayjs"} <= set(bundles_ev["subject"])
+    assert bundles_ev["time"].unique().to_list() == [
+        datetime(2026, 12, 3, 23, 23, 0, 806000, tzinfo=UTC)
+    ]
+    assert read("images").height == 0  # one scan: nothing to compare
+    published = {
+        "api": ["recommendations", "routes"],
+        "cdn": ["recommendations", "hit_ratio", "hit_ratio_windows"],
+        "bundles": ["recommendations", "chunks", "packages"],
+        "images": ["recommendations", "images", "pages"],
+    }
+    for name, files in published.items():
+        for f in files:
+            assert (frames / name / f"{f}.parquet").is_file(), (name, f)
+    assert (
+        "api.server-errors"
+        in pl.read_parquet(frames / "api" / "recommendations.parquet")["rule"].to_list()
+    )
+    assert (
+        "GET /api/recommendations"
+        in pl.read_parquet(frames / "api" / "routes.parquet")
+        .select(pl.concat_str("method", pl.lit(" "), "route"))
+        .to_series()
+        .to_list()
+    )
+
+
+def test_overview_ranks_every_domain_and_lines_up_their_events(sample_run: Path):
+    from datetime import UTC, datetime
+
+    manifest = json.loads((sample_run / "manifest.json").read_text())
+    (entry,) = [n for n in manifest["notebooks"] if n["name"] == "reporting"]
+    assert entry["status"] == "ok"
+    figures = {f["name"]: f["value"] for f in entry["figures"]}
+    # it ran after the others: it counted every finding they published
+    published_recs = [
+        pl.read_parquet(p)
+        for p in (sample_run / "frames").glob("*/recommendations.parquet")
+        if p.parent.name != "reporting"
+    ]
+    assert len(published_recs) == 11
+    assert figures["findings"] == sum(f.height for f in published_recs)
+    assert figures["failed_notebooks"] == 0
+    top = published(sample_run, "reporting", "top_recommendations")
+    assert top["severity"][0] == "critical"
+    assert top["notebook"].head(3).n_unique() == 3  # the domains take turns
+    assert all((sample_run / report).is_file() for report in top["report"])
+    html = (sample_run / entry["html"]).read_text()
+    assert '<a href="memory.html">memory</a>' in html
+    assert "One timeline across domains" in html and "vegaEmbed(" in html
+    # the planted incidents, each told by its own domain, on one axis
+    causes = published(sample_run, "reporting", "causes")
+    api = causes.filter((pl.col("effect_domain") == "api") & (pl.col("rank") == 1)).row(
+        0, named=True
+    )
+    assert api["effect_time"] == datetime(2026, 11, 30, 14, tzinfo=UTC)
+    assert (api["cause_domain"], api["cause_kind"]) == ("cdn", "hit-ratio-drop")
+    pool = causes.filter(pl.col("effect_domain") == "pooling").row(0, named=True)
+    assert pool["cause_kind"] == "saturation" and pool["link"] == 1.0  # the same pool

@@ -99,14 +99,14 @@ def test_an_empty_reports_directory_gives_an_empty_list(tmp_path: Path) -> None:
     assert "0 run(s)" in (tmp_path / "index.html").read_text()
 
 
-def test_the_fast_reader_agrees_with_the_careful_one(tmp_path: Path) -> None:
+def test_the_one_call_reader_agrees_with_the_file_by_file_one(tmp_path: Path) -> None:
     from polars.testing import assert_frame_equal
 
-    from perflab.report.rebuild import read_history_fast
-    from perflab.report.store import history_dir, read_history
+    from perflab.report.store import _read_each, history_dir, read_history
 
     history(tmp_path, [240.0, 250.0, 260.0])
-    assert_frame_equal(read_history_fast(tmp_path), read_history(tmp_path))
+    files = sorted(history_dir(tmp_path).glob("*.parquet"))
+    assert_frame_equal(read_history(tmp_path), _read_each(tmp_path, files))
     (history_dir(tmp_path) / "cut.parquet").write_bytes(b"PAR1 cut short")
-    assert_frame_equal(read_history_fast(tmp_path), read_history(tmp_path))
-    assert read_history_fast(tmp_path).height == 3
+    assert read_history(tmp_path).height == 3
+    assert read_history(tmp_path)["value"].to_list() == [240.0, 250.0, 260.0]
