@@ -287,7 +287,7 @@ class Table:
                     continue
                 text = _fmt(v)
                 href = row.get(self.links[col]) if col in self.links else None
-                if isinstance(href, str) and _SAFE_HREF.match(href):
+                if isinstance(href, str) and _safe_href(href):
                     text = f'<a href="{html.escape(href)}">{html.escape(text)}</a>'
                 elif col == "severity" and isinstance(v, str):
                     color = SEVERITY_COLORS.get(v, "#6b7280")
@@ -328,7 +328,24 @@ class Table:
         return repr(self.df)
 
 
-_SAFE_HREF = re.compile(r"^(?:https?://|(?![a-zA-Z][a-zA-Z0-9+.-]*:))[^\s\"'<>]*$")
+_HREF_CHARS = re.compile(r"^[^\x00-\x20\x7f\\\"'<>]+$")
+
+
+def _safe_href(href: object) -> bool:
+    """A relative path in this site, or an http(s) URL: nothing a browser would run.
+
+    Control characters, spaces and backslashes are refused outright (browsers strip
+    or reinterpret them, so ``\x01javascript:`` would run), as are other schemes and
+    scheme-relative ``//host`` links.
+    """
+    if not isinstance(href, str) or not _HREF_CHARS.match(href):
+        return False
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(href)
+    if parts.scheme:
+        return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
+    return not parts.netloc and not href.startswith("//")
 
 
 def _fmt(v: object) -> str:
@@ -367,7 +384,8 @@ def table(
     >>> t = table(pl.DataFrame({"subject": ["<script>"], "score": [1.5]}))
     >>> "<script>" in t._repr_html_(), "&lt;script&gt;" in t._repr_html_()
     (False, True)
-    >>> t = table({"notebook": ["api", "x"], "page": ["api.html", "javascript:alert(1)"]},
+    >>> t = table({"notebook": ["api", "x", "y"],
+    ...            "page": ["api.html", "javascript:alert(1)", "\x01javascript:alert(1)"]},
     ...           links={"notebook": "page"})
     >>> html_ = t._repr_html_()
     >>> '<a href="api.html">api</a>' in html_, "javascript" in html_, "<th>page" in html_

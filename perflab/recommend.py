@@ -288,6 +288,8 @@ def to_frame(recs: Iterable[Recommendation]) -> pl.DataFrame:
 def rank(df: FrameLike) -> pl.DataFrame:
     """Order recommendations: severity (critical first), then score, highest first.
 
+    A finding without a score (null or NaN) comes last within its severity.
+
     Parameters
     ----------
     df : frame-like
@@ -320,10 +322,15 @@ def rank(df: FrameLike) -> pl.DataFrame:
     order = {s: i for i, s in enumerate(SEVERITIES)}
     return (
         frame.with_columns(
-            pl.col("severity").replace_strict(order, default=len(order)).alias("_order")
+            pl.col("severity").replace_strict(order, default=len(order)).alias("_order"),
+            pl.col("score").fill_nan(None).alias("_score"),  # no score (null, NaN): last
         )
-        .sort(["_order", "score", "rule", "subject"], descending=[False, True, False, False])
-        .drop("_order")
+        .sort(
+            ["_order", "_score", "rule", "subject"],
+            descending=[False, True, False, False],
+            nulls_last=True,
+        )
+        .drop("_order", "_score")
     )
 
 

@@ -44,15 +44,14 @@ moved first"), then by domain, subject and kind, so the order is deterministic. 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import timedelta
 
 import polars as pl
 
-from perflab.errors import ParameterError
 from perflab.events import EVENTS, as_events, empty
 from perflab.frames import UTC_DATETIME, FrameLike, Schema, as_frame
+from perflab.times import span
 
 __all__ = ["CAUSES", "EFFECT_KINDS", "episodes", "explain", "likely_causes", "timeline"]
 
@@ -75,6 +74,7 @@ CAUSES = Schema(
         "effect_subject": pl.String,
         "effect_kind": pl.String,
         "effect_size": pl.Float64,
+        "effect_evidence": pl.String,
         "cause_time": UTC_DATETIME,
         "cause_domain": pl.String,
         "cause_subject": pl.String,
@@ -95,24 +95,10 @@ CAUSES = Schema(
 up to ``tolerance`` after the effect). An effect with no candidate keeps one row with
 null cause columns, rank and score, and a reason saying so."""
 
-_UNIT_US = {"ns": 1e-3, "us": 1.0, "ms": 1e3, "s": 1e6, "m": 6e7, "h": 3.6e9, "d": 8.64e10}
-_PART = re.compile(r"(\d+)(ns|us|ms|s|m|h|d|w)")
-
 
 def _us(value: str | timedelta, what: str, *, zero: bool = False) -> float:
     """A fixed-length duration (``"90s"``, ``"1h30m"``, timedelta) in microseconds."""
-    if isinstance(value, timedelta):
-        us = value / timedelta(microseconds=1)
-    elif isinstance(value, str) and re.fullmatch(rf"(?:{_PART.pattern})+", value.strip()):
-        us = sum(
-            int(n) * (6.048e11 if u == "w" else _UNIT_US[u])
-            for n, u in _PART.findall(value.strip())
-        )
-    else:
-        raise ParameterError(f"{what} must be a duration such as '2m' or '1h', not {value!r}")
-    if us < 0 or (us == 0 and not zero):
-        raise ParameterError(f"{what} must be a positive duration, not {value!r}")
-    return float(us)
+    return span(value, what=what, zero=zero) / timedelta(microseconds=1)
 
 
 def timeline(*event_frames: FrameLike) -> pl.DataFrame:
@@ -333,7 +319,7 @@ def likely_causes(
     out = rows.select(
         *(
             pl.col(f"e_{c}").alias(f"effect_{c}")
-            for c in ("time", "domain", "subject", "kind", "size")
+            for c in ("time", "domain", "subject", "kind", "size", "evidence")
         ),
         *(
             pl.col(f"c_{c}").alias(f"cause_{c}")
@@ -351,7 +337,7 @@ def likely_causes(
     lonely = eff.filter(~pl.col("e__id").is_in(pairs.get_column("e__id").implode())).select(
         *(
             pl.col(f"e_{c}").alias(f"effect_{c}")
-            for c in ("time", "domain", "subject", "kind", "size")
+            for c in ("time", "domain", "subject", "kind", "size", "evidence")
         ),
         pl.lit(
             f"no event of another kind in the {window} before it "
@@ -377,6 +363,7 @@ def explain(causes: FrameLike) -> pl.DataFrame:
     -------
     polars.DataFrame
         ``time`` (the effect's), ``effect`` (``domain kind: subject``), ``size``,
+        ``evidence`` (the effect's),
         ``likely_cause`` (the rank-1 cause, ``domain kind: subject``; null when none),
         ``lag_s``, ``score``, ``link`` (``"same subject"``, ``"shared term"``,
         ``"deploy or run"``, ``"timing only"`` or ``"none"``), ``candidates`` (how many
@@ -408,14 +395,13 @@ def explain(causes: FrameLike) -> pl.DataFrame:
         .then(pl.lit("deploy or run"))
         .otherwise(pl.lit("timing only"))
     )
-    counted = frame.group_by(["effect_time", "effect_domain", "effect_subject", "effect_kind"]).agg(
-        pl.col("rank").count().alias("candidates")
-    )
+    effect = ["effect_time", "effect_domain", "effect_subject", "effect_kind", "effect_evidence"]
+    counted = frame.group_by(effect).agg(pl.col("rank").count().alias("candidates"))
     first = frame.filter(pl.col("rank").is_null() | (pl.col("rank") == 1))
     return (
         first.join(
             counted,
-            on=["effect_time", "effect_domain", "effect_subject", "effect_kind"],
+            on=effect,
             how="left",
             nulls_equal=True,
         )
@@ -424,6 +410,7 @@ def explain(causes: FrameLike) -> pl.DataFrame:
             pl.col("effect_time").alias("time"),
             named.alias("effect"),
             pl.col("effect_size").alias("size"),
+            pl.col("effect_evidence").alias("evidence"),
             pl.when(pl.col("cause_kind").is_not_null())
             .then(pl.format("{} {}: {}", "cause_domain", "cause_kind", "cause_subject"))
             .alias("likely_cause"),

@@ -44,6 +44,7 @@ __all__ = [
     "instant",
     "parse_time_strings",
     "parse_times",
+    "span",
 ]
 
 At = datetime | date | str | float | int | np.integer | np.floating | np.datetime64
@@ -207,6 +208,61 @@ def duration(every: str | timedelta, *, what: str = "every") -> str:
     if sum(int(n) for n, _ in _DURATION_PART.findall(text)) == 0:
         raise ParameterError(f"{what} must be a positive duration, not {every!r}")
     return text
+
+
+_FIXED_US = {
+    "ns": 1e-3,
+    "us": 1.0,
+    "ms": 1e3,
+    "s": 1e6,
+    "m": 6e7,
+    "h": 3.6e9,
+    "d": 8.64e10,
+    "w": 6.048e11,
+}
+_FIXED_PART = re.compile(r"(\d+)(ns|us|ms|s|m|h|d|w)")
+
+
+def span(value: str | timedelta, *, what: str = "every", zero: bool = False) -> timedelta:
+    """A fixed-length duration (``"90s"``, ``"1h30m"``, a timedelta) as a timedelta.
+
+    Unlike :func:`duration`, calendar units (``mo``, ``q``, ``y``) are refused: their
+    length depends on the date.
+
+    Parameters
+    ----------
+    value : str or timedelta
+        The duration.
+    what : str
+        Its name, for the error message.
+    zero : bool
+        Whether a zero duration is allowed (a tolerance may be zero; a window not).
+
+    Raises
+    ------
+    ParameterError
+        Not a fixed duration, negative, or zero when ``zero`` is false.
+
+    Examples
+    --------
+    >>> span("1h30m"), span("250ms").total_seconds()
+    (datetime.timedelta(seconds=5400), 0.25)
+    >>> span("1mo", what="gap")
+    Traceback (most recent call last):
+    ...
+    perflab.errors.ParameterError: gap must be a fixed duration such as '30s', ... not '1mo'
+    """
+    if isinstance(value, timedelta):
+        us = value / timedelta(microseconds=1)
+    elif isinstance(value, str) and re.fullmatch(rf"(?:{_FIXED_PART.pattern})+", value.strip()):
+        us = sum(int(n) * _FIXED_US[u] for n, u in _FIXED_PART.findall(value.strip()))
+    else:
+        raise ParameterError(
+            f"{what} must be a fixed duration such as '30s', '5m' or '1h', not {value!r}"
+        )
+    if us < 0 or (us == 0 and not zero):
+        raise ParameterError(f"{what} must be a positive duration, not {value!r}")
+    return timedelta(microseconds=us)
 
 
 # ---------------------------------------------------------------------------------------

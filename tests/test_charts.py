@@ -335,3 +335,28 @@ def test_series_label_falls_back_to_the_name():
     df = pl.DataFrame({"name": ["a"], "route": ["/x"]})
     assert charts.series_label(df, []).get_column("series").to_list() == ["a"]
     assert charts.series_label(df, ["host"]).get_column("series").to_list() == ["a"]
+
+
+@pytest.mark.parametrize(
+    ("href", "linked"),
+    [
+        ("api.html", True),
+        ("../20261203T101500Z/api.html", True),
+        ("HTTPS://grafana.example/d/1", True),
+        ("javascript:alert(1)", False),
+        ("JaVaScRiPt:alert(1)", False),
+        ("\x01javascript:alert(1)", False),  # browsers strip leading control characters
+        ("java\x00script:alert(1)", False),
+        ("\x7fjavascript:alert(1)", False),
+        ("data:text/html,<b>x</b>", False),
+        ("//evil.example/a", False),  # another site, scheme-relative
+        ("\\\\evil.example\\a", False),
+        (" api.html", False),
+    ],
+)
+def test_a_table_links_only_pages_of_the_site_or_http_urls(href: str, linked: bool) -> None:
+    from perflab.charts import table
+
+    page = table({"notebook": ["api"], "page": [href]}, links={"notebook": "page"})._repr_html_()
+    assert ("<a href=" in page) == linked
+    assert "javascript" not in page.lower() or not linked

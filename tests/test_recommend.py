@@ -91,3 +91,13 @@ def test_rules_lists_every_domain_whatever_was_imported_before(tmp_path):
 def test_score_defaults_to_impact():
     r = Recommendation.of(R, subject="s", finding="f", action="a", evidence="e", impact=12)
     assert r.score == 12.0 and r.impact == 12.0
+
+
+def test_a_finding_without_a_score_ranks_last_in_its_severity() -> None:
+    rule = Rule("demo.thing", "low", "a demo rule")
+    recs = [
+        Recommendation.of(rule, subject=s, finding="f", action="a", evidence="e", score=score)
+        for s, score in [("null", None), ("nan", float("nan")), ("a", 1.0), ("b", 9.0)]
+    ]
+    ranked = rank(pl.DataFrame(recs)).get_column("subject").to_list()
+    assert ranked[:2] == ["b", "a"] and set(ranked[2:]) == {"null", "nan"}

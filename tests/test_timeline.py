@@ -259,3 +259,18 @@ def test_explain_gives_one_line_per_regression_with_its_likeliest_cause(
             "evidence": "p95 +20 %", "time": STEP, "direction": "worse"}  # fmt: skip
     alone = explain(likely_causes([lone])).row(0, named=True)
     assert alone["likely_cause"] is None and alone["link"] == "none" and alone["candidates"] == 0
+
+
+def test_two_effects_on_one_subject_at_one_time_are_explained_apart() -> None:
+    from perflab.timeline import explain
+
+    step = {"domain": "monitoring", "subject": "/checkout", "kind": "step", "time": STEP,
+            "direction": "worse"}  # fmt: skip
+    ev = [
+        {**step, "size": 0.3, "evidence": "p95 200 → 260 ms"},
+        {**step, "size": 0.5, "evidence": "p99 400 → 600 ms"},
+        {"domain": "deploy", "subject": "v2", "kind": "deploy", "time": STEP, "evidence": "v2"},
+    ]
+    lines = explain(likely_causes(ev))
+    assert sorted(lines.get_column("evidence")) == ["p95 200 → 260 ms", "p99 400 → 600 ms"]
+    assert lines.get_column("candidates").to_list() == [1, 1]  # the deploy, once each

@@ -42,7 +42,7 @@ import polars as pl
 from perflab.errors import ParameterError, SchemaError
 from perflab.events import events_frame
 from perflab.frames import FrameLike, as_frame
-from perflab.times import duration
+from perflab.times import duration, span
 
 __all__ = ["BURSTS", "error_bursts", "events", "every_us", "runs"]
 
@@ -71,11 +71,7 @@ def every_us(every: str | timedelta) -> int:
     >>> every_us("5m")
     300000000
     """
-    step = duration(every)
-    us = pl.Series([0]).cast(pl.Datetime("us")).dt.offset_by(step).cast(pl.Int64)[0]
-    if us is None or us <= 0:
-        raise ParameterError(f"every must be a positive duration such as '5m', not {every!r}")
-    return int(us)
+    return int(span(every) / timedelta(microseconds=1))
 
 
 def error_bursts(

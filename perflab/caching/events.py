@@ -36,7 +36,7 @@ from perflab.caching.schema import ACCESSES
 from perflab.errors import ParameterError
 from perflab.events import events_frame
 from perflab.frames import FrameLike, as_frame
-from perflab.times import At, duration, instant
+from perflab.times import At, duration, instant, span
 
 __all__ = ["WINDOWS", "events", "hit_ratio_windows"]
 
@@ -59,10 +59,7 @@ def _auto_every(gets: pl.DataFrame, windows: int = 20) -> str:
 
 
 def _seconds(every: str) -> float:
-    t = pl.datetime_range(
-        pl.datetime(2026, 1, 1), pl.datetime(2026, 1, 1).dt.offset_by(every), every, eager=True
-    )
-    return (t[-1] - t[0]).total_seconds()
+    return span(every).total_seconds()
 
 
 def hit_ratio_windows(

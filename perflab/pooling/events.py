@@ -30,6 +30,7 @@ from perflab.errors import ParameterError
 from perflab.events import events_frame
 from perflab.frames import UTC_DATETIME, FrameLike, Schema, as_frame
 from perflab.pooling.schema import ACQUIRES
+from perflab.times import span
 
 __all__ = ["PERIODS", "events"]
 
@@ -50,19 +51,7 @@ PERIODS = Schema(
 
 
 def _gap(gap: str | timedelta) -> timedelta:
-    if isinstance(gap, timedelta):
-        value = gap
-    else:
-        try:
-            t = pl.datetime_range(
-                pl.datetime(2026, 1, 1), pl.datetime(2026, 1, 1).dt.offset_by(gap), gap, eager=True
-            )
-        except Exception as exc:  # polars: InvalidOperationError, ComputeError …
-            raise ParameterError(f"gap must be a duration such as '1s', not {gap!r}") from exc
-        value = t[-1] - t[0]
-    if value <= timedelta(0):
-        raise ParameterError(f"gap must be a positive duration, not {gap!r}")
-    return value
+    return span(gap, what="gap")
 
 
 def _groups(starts: list[datetime], ends: list[datetime], gap: timedelta) -> list[list[int]]:

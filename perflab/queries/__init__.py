@@ -56,7 +56,12 @@ if TYPE_CHECKING:
     )
     from perflab.queries.explain import explain_findings, explain_plans, load_plan
     from perflab.queries.indexes import Index, existing_indexes_from_sql, recommend_indexes
-    from perflab.queries.patterns import detect_slow_queries, query_patterns, statements_frame
+    from perflab.queries.patterns import (
+        detect_slow_queries,
+        query_patterns,
+        statement_durations,
+        statements_frame,
+    )
     from perflab.queries.rules import top_recommendations
     from perflab.queries.workload import (
         detect_n_plus_one,
@@ -82,6 +87,7 @@ _HOME = {
     "recommend_indexes": "indexes",
     "schema_from_sql": "analyze",
     "schema_from_statements": "analyze",
+    "statement_durations": "patterns",
     "statements_frame": "patterns",
     "temp_file_producers": "workload",
     "top_recommendations": "rules",
@@ -125,6 +131,7 @@ __all__ = [
     "schema_from_sql",
     "schema_from_statements",
     "sniff_format",
+    "statement_durations",
     "statements_frame",
     "temp_file_producers",
     "top_recommendations",

@@ -24,7 +24,7 @@ from perflab.queries import _sql
 from perflab.queries.schema import PATTERNS
 from perflab.times import At, instant
 
-__all__ = ["events"]
+__all__ = ["events", "split_events"]
 
 _NEEDED = PATTERNS.subset("fingerprint", "query", "calls", "total_ms", "share_pct", "first_seen")
 _STATS = ("mean_ms", "p50_ms", "p95_ms", "p99_ms", "max_ms")
@@ -152,3 +152,56 @@ def _new_evidence(r: dict[str, Any], stat: str, apps: list[str]) -> str:
     if apps:
         parts.append("run by " + ", ".join(apps))
     return ", ".join(parts)
+
+
+def split_events(
+    statements: FrameLike,
+    *,
+    split: At | None = None,
+    stat: str = "p95_ms",
+    min_change: float = 0.2,
+    dialect: str = "postgres",
+) -> pl.DataFrame:
+    """New and slower patterns after a time (a deploy) against before it, as events.
+
+    Parameters
+    ----------
+    statements : frame-like
+        :func:`~perflab.queries.statements_frame` of a log.
+    split : time, optional
+        Where "after" starts: the deploy's time. Default the middle of the log (a
+        guess: give the deploy's time for a real answer).
+    stat, min_change, dialect
+        As for :func:`events`.
+
+    Returns
+    -------
+    polars.DataFrame
+        :func:`events` of the statements from ``split`` on, against those before
+        it; empty when no statement has a time.
+
+    Examples
+    --------
+    >>> from datetime import datetime, UTC
+    >>> t = [datetime(2026, 3, 2, h, tzinfo=UTC) for h in (15, 15, 16, 16)]
+    >>> s = pl.DataFrame({"timestamp": t, "duration_ms": [5.0, 5.0, 5.0, 80.0],
+    ...     "query": ["SELECT 1 FROM a", "SELECT 1 FROM a", "SELECT 1 FROM a",
+    ...               "SELECT * FROM orders"]})
+    >>> from perflab.queries import statements_frame
+    >>> ev = split_events(statements_frame(s), split=datetime(2026, 3, 2, 16))
+    >>> ev.select("kind", "terms").rows()
+    [('new-pattern', ['orders'])]
+    """
+    from perflab.queries.patterns import query_patterns
+
+    stamped = as_frame(statements).filter(pl.col("timestamp").is_not_null())
+    if stamped.is_empty():
+        return events_frame([])
+    if split is None:
+        first, last = stamped["timestamp"].min(), stamped["timestamp"].max()
+        cut = first + (last - first) / 2  # type: ignore[operator]
+    else:
+        cut = instant(split, what="split")
+    earlier = query_patterns(stamped.filter(pl.col("timestamp") < cut), dialect=dialect)
+    later = query_patterns(stamped.filter(pl.col("timestamp") >= cut), dialect=dialect)
+    return events(later, before=earlier, stat=stat, min_change=min_change, dialect=dialect)

@@ -21,7 +21,7 @@ from perflab.groupstats import group_stats
 from perflab.queries.fingerprint import with_fingerprints
 from perflab.queries.schema import PATTERNS, SLOW, STATEMENTS
 
-__all__ = ["detect_slow_queries", "query_patterns", "statements_frame"]
+__all__ = ["detect_slow_queries", "query_patterns", "statement_durations", "statements_frame"]
 
 logger = logging.getLogger(__name__)
 
@@ -197,3 +197,58 @@ def detect_slow_queries(
         (pl.col("duration_ms") >= threshold_ms) & (pl.col("protocol") != "aggregate")
     ).sort("duration_ms", descending=True)
     return slow.select(SLOW.names).cast(pl.Schema(SLOW.dtypes()))
+
+
+def statement_durations(
+    statements: FrameLike,
+    patterns: FrameLike,
+    *,
+    top: int = 50,
+    per_pattern: int = 2000,
+    seed: int = 0,
+) -> pl.DataFrame:
+    """The raw durations of the costliest patterns, for testing them between two runs.
+
+    What 02-queries keeps with a run so that ``perflab compare`` can test each pattern
+    (:func:`perflab.report.compare.compare_query_patterns`): the statements of the
+    ``top`` patterns by total time, at most ``per_pattern`` of each (a seeded random
+    sample, so a run's frame stays small whatever the log's size).
+
+    Parameters
+    ----------
+    statements : frame-like
+        :func:`statements_frame` of the log (``fingerprint``, ``pattern``,
+        ``timestamp``, ``duration_ms``).
+    patterns : frame-like
+        :func:`query_patterns` of the same statements, costliest first.
+    top, per_pattern : int
+        How many patterns, and at most how many statements of each.
+    seed : int
+        Seed of the sample.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``fingerprint, pattern, timestamp, duration_ms``; statements without a
+        duration are left out.
+
+    Examples
+    --------
+    >>> s = pl.DataFrame({"fingerprint": ["a"] * 3 + ["b"], "pattern": ["A"] * 3 + ["B"],
+    ...     "timestamp": [None] * 4, "duration_ms": [1.0, 2.0, 3.0, 9.0]})
+    >>> p = pl.DataFrame({"fingerprint": ["b", "a"]})
+    >>> statement_durations(s, p, top=1).get_column("duration_ms").to_list()
+    [9.0]
+    >>> statement_durations(s, p, per_pattern=2).height
+    3
+    """
+    for name, value in (("top", top), ("per_pattern", per_pattern)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ParameterError(f"{name} must be a positive integer, not {value!r}")
+    costliest = as_frame(patterns).head(top).get_column("fingerprint").implode()
+    return (
+        as_frame(statements)
+        .filter(pl.col("fingerprint").is_in(costliest) & pl.col("duration_ms").is_not_null())
+        .filter(pl.int_range(pl.len()).shuffle(seed=seed).over("fingerprint") < per_pattern)
+        .select("fingerprint", "pattern", "timestamp", "duration_ms")
+    )

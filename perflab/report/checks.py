@@ -181,7 +181,10 @@ def check_run(
     run_dir = resolve_run(run, reports)
     overview = load(run_dir)
     rows: list[dict[str, object]] = []
-    for nb in load_run(run_dir)["notebooks"]:
+    notebooks = load_run(run_dir)["notebooks"]
+    if not notebooks:  # a batch that ran nothing produced no evidence: not a pass
+        rows.append(_row("notebook", "(none)", None, "at least one", False, "the run is empty"))
+    for nb in notebooks:
         status = str(nb.get("status"))
         first = str(nb.get("error") or "").strip().partition("\n")[0]
         rows.append(

@@ -34,7 +34,7 @@ import polars as pl
 
 from perflab.errors import ParameterError, positive_int
 from perflab.events import as_events, empty
-from perflab.recommend import RECOMMENDATIONS, SEVERITIES
+from perflab.recommend import RECOMMENDATIONS, SEVERITIES, rank
 from perflab.report.export import FRAMES_DIR, load_run, resolve_run
 from perflab.report.figures import FIGURES_ENV
 from perflab.report.store import HISTORY, changes, read_history, run_frame
@@ -77,8 +77,11 @@ class Overview:
     previous_run : str or None
         The latest earlier run that ran any of this run's notebooks.
     previous_runs : dict of str to str
-        For each notebook of this run, the latest earlier run that ran it (a batch
-        may run some notebooks only: ``perflab run --only``).
+        For each notebook of this run, the latest earlier run that ran it, whatever
+        its status (a batch may run some notebooks only: ``perflab run --only``).
+    page_dir : Path
+        Where the overview page is written (the run being written, in a report run;
+        else the working directory): links to the domain reports are relative to it.
     """
 
     run_dir: Path
@@ -91,19 +94,30 @@ class Overview:
     events: pl.DataFrame
     previous_run: str | None
     previous_runs: dict[str, str]
+    page_dir: Path = Path()
 
     @property
     def reports_dir(self) -> Path:
         """The reports directory the run belongs to."""
         return self.run_dir.parent
 
+    def _link(self, html: object) -> str | None:
+        """The path of a report of this run, relative to the overview page."""
+        if not isinstance(html, str) or not html:
+            return None
+        target = os.path.relpath(self.run_dir / html, self.page_dir.resolve())
+        return Path(target).as_posix()
+
     def notebooks(self) -> pl.DataFrame:
-        """The other notebooks of the run: ``notebook, status, report, seconds``."""
+        """The domain notebooks of the run: ``notebook, status, report, seconds``.
+
+        ``report`` is the notebook's page, relative to :attr:`page_dir`.
+        """
         rows = [
             {
                 "notebook": str(nb["name"]),
                 "status": str(nb.get("status", "")),
-                "report": nb.get("html") or None,
+                "report": self._link(nb.get("html")),
                 "seconds": float(nb.get("duration_s") or 0.0),
             }
             for nb in self.manifest.get("notebooks", [])
@@ -176,7 +190,65 @@ def _started(manifest: dict[str, Any]) -> datetime:
     if not text:
         return datetime.now(UTC)
     when = datetime.fromisoformat(str(text))
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
+    return when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _me() -> str | None:
+    """The notebook this overview runs in, in a report run (not one of the domains)."""
+    target = os.environ.get(FIGURES_ENV)
+    return Path(target).name.removeprefix(".").removesuffix(".figures.jsonl") if target else None
+
+
+def _runs(reports: Path) -> list[tuple[datetime, str, dict[str, Any]]]:
+    """Every finished run's (start, id, manifest) under ``reports``, oldest first."""
+    found = []
+    for path in reports.glob("*/manifest.json"):
+        run_dir = path.parent
+        if run_dir.is_symlink() or run_dir.name.startswith("."):
+            continue
+        try:
+            manifest = load_run(run_dir)
+        except Exception:  # an unreadable manifest: not a run to compare with
+            continue
+        found.append((_started(manifest), _run_id(run_dir, manifest), manifest))
+    return sorted(found, key=lambda r: (r[0], r[1]))
+
+
+def _previous_runs(
+    reports: Path, run_id: str, started: datetime, notebooks: set[str], past: pl.DataFrame
+) -> dict[str, str]:
+    """For each notebook, the latest earlier run that ran it (its manifest, else history)."""
+    latest: dict[str, tuple[datetime, str]] = {}
+    for when, rid, manifest in _runs(reports):
+        if rid == run_id or (when, rid) >= (started, run_id):
+            continue
+        for nb in manifest["notebooks"]:
+            if nb["name"] in notebooks:
+                latest[str(nb["name"])] = (when, rid)
+    # runs whose directory was cleaned away still have their figures in the history
+    for book, when, rid in (
+        past.filter(pl.col("notebook").is_in(list(notebooks)))
+        .group_by("notebook")
+        .agg(pl.col("started_at", "run_id").sort_by("started_at", "run_id").last())
+        .iter_rows()
+    ):
+        if book not in latest or (when, rid) > latest[book]:
+            latest[book] = (when, rid)
+    return {book: rid for book, (_, rid) in latest.items()}
+
+
+def _starts(reports: Path, past: pl.DataFrame, run_ids: set[str]) -> dict[str, datetime]:
+    """When each of ``run_ids`` started (from the history, else its manifest)."""
+    starts = dict(
+        past.filter(pl.col("run_id").is_in(list(run_ids)))
+        .group_by("run_id")
+        .agg(pl.col("started_at").first())
+        .iter_rows()
+    )
+    for when, rid, _ in _runs(reports) if len(starts) < len(run_ids) else []:
+        if rid in run_ids:
+            starts.setdefault(rid, when)
+    return starts
 
 
 def _published(run_dir: Path, name: str) -> list[tuple[str, pl.DataFrame]]:
@@ -224,6 +296,8 @@ def load(
     """
     run_dir = current_run(run, reports)
     manifest = load_run(run_dir)
+    me = _me()
+    manifest = {**manifest, "notebooks": [nb for nb in manifest["notebooks"] if nb["name"] != me]}
     run_id = _run_id(run_dir, manifest)
     started = _started(manifest)
     by_notebook = {str(nb["name"]): list(nb.get("figures") or []) for nb in manifest["notebooks"]}
@@ -244,15 +318,9 @@ def load(
     history = pl.concat([past, HISTORY.validate(this)], how="vertical").sort(
         "started_at", "run_id", "notebook", "figure"
     )
-    mine = set(by_notebook)
-    latest = (
-        past.filter(pl.col("notebook").is_in(list(mine)))
-        .group_by("notebook")
-        .agg(pl.col("run_id").sort_by("started_at", "run_id").last())
-    )
-    previous_runs = dict(latest.iter_rows())
-    shared = past.filter(pl.col("run_id").is_in(list(previous_runs.values())))
-    previous = str(shared.get_column("run_id")[-1]) if shared.height else None
+    previous_runs = _previous_runs(run_dir.parent, run_id, started, set(by_notebook), past)
+    starts = _starts(run_dir.parent, past, set(previous_runs.values()))
+    previous = max(starts, key=lambda r: (starts[r], r)) if starts else None
 
     recommendations = _recommendations(run_dir)
     evs = [
@@ -265,7 +333,9 @@ def load(
         if evs
         else empty()
     )
+    page = Path(os.environ[FIGURES_ENV]).parent if os.environ.get(FIGURES_ENV) else Path.cwd()
     return Overview(
+        page_dir=page,
         run_dir=run_dir,
         run_id=run_id,
         started_at=started,
@@ -334,15 +404,16 @@ def top_recommendations(overview: Overview, n: int = 10) -> pl.DataFrame:
     group = ["notebook", "_order"]
     score = pl.col("score").fill_nan(None).fill_null(0.0).clip(lower_bound=0.0)
     total = score.sum().over(group)
+    recs = overview.recommendations
+    each = [  # every notebook's findings in the shared order of perflab.recommend.rank
+        rank(part.drop("notebook")).select(pl.lit(book).alias("notebook"), pl.all())
+        for (book,), part in recs.partition_by(
+            "notebook", as_dict=True, maintain_order=True
+        ).items()
+    ]
     ranked = (
-        overview.recommendations.with_columns(
-            pl.col("severity").replace_strict(order, default=len(order)).alias("_order")
-        )
-        .sort(  # the order of perflab.recommend.rank within each notebook
-            ["_order", "score", "rule", "subject"],
-            descending=[False, True, False, False],
-            nulls_last=True,
-        )
+        pl.concat([recs.head(0), *each], how="vertical_relaxed")
+        .with_columns(pl.col("severity").replace_strict(order, default=len(order)).alias("_order"))
         .with_columns(
             pl.int_range(pl.len()).over(group).alias("_turn"),
             pl.when(total > 0).then(score / total).otherwise(0.0).alias("_share"),
@@ -457,8 +528,10 @@ def what_changed(overview: Overview, *, margin: float = 0.05) -> dict[str, pl.Da
         finding``) in this run and not the previous one, and the other way round —
         matched on notebook, rule and subject, each notebook against the latest earlier
         run that ran it (:attr:`Overview.previous_runs`); ``"status"``: notebooks whose
-        status changed (``notebook, previous, status``). All empty when there is no
-        previous run.
+        status changed (``notebook, previous, status``); ``"not_compared"``: the
+        notebooks whose findings could not be compared (``notebook, previous_run,
+        why``: their first run, or the previous run's directory was cleaned away and
+        only its figures remain in the history).
 
     Raises
     ------
@@ -471,7 +544,7 @@ def what_changed(overview: Overview, *, margin: float = 0.05) -> dict[str, pl.Da
     >>> d = Path(tempfile.mkdtemp()) / "r1"; d.mkdir()
     >>> _ = (d / "manifest.json").write_text('{"run_id": "r1", "notebooks": []}')
     >>> {k: v.height for k, v in what_changed(load(d)).items()}
-    {'figures': 0, 'new': 0, 'gone': 0, 'status': 0}
+    {'figures': 0, 'new': 0, 'gone': 0, 'status': 0, 'not_compared': 0}
     """
     if not margin >= 0:
         raise ParameterError(f"margin must be 0 or more, not {margin!r}")
@@ -497,10 +570,17 @@ def what_changed(overview: Overview, *, margin: float = 0.05) -> dict[str, pl.Da
     before_frames: list[pl.DataFrame] = []
     was: dict[str, str] = {}
     compared: list[str] = []
-    for notebook, run_id in sorted(overview.previous_runs.items()):
+    unknown: list[dict[str, str | None]] = []
+    for notebook in sorted(overview.notebooks().get_column("notebook")):
+        run_id = overview.previous_runs.get(notebook)
+        if run_id is None:
+            unknown.append({"notebook": notebook, "previous_run": None, "why": "first run"})
+            continue
         previous_dir = overview.reports_dir / run_id
         if not (previous_dir / "manifest.json").is_file():
-            continue  # that run's directory was cleaned away: nothing to compare
+            why = "its run directory is gone (only its figures are in the history)"
+            unknown.append({"notebook": notebook, "previous_run": run_id, "why": why})
+            continue
         compared.append(notebook)
         before_frames.append(_recommendations(previous_dir, notebook))
         for nb in load_run(previous_dir)["notebooks"]:
@@ -525,4 +605,7 @@ def what_changed(overview: Overview, *, margin: float = 0.05) -> dict[str, pl.Da
         "new": now.join(before, on=match, how="anti"),
         "gone": before.join(now, on=match, how="anti"),
         "status": status,
+        "not_compared": pl.DataFrame(
+            unknown, schema={"notebook": pl.String, "previous_run": pl.String, "why": pl.String}
+        ),
     }

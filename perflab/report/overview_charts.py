@@ -144,7 +144,9 @@ def timeline_chart(
     gap : str or timedelta
         The longest quiet time inside an episode.
     max_episodes : int
-        Draw at most this many episodes (those with the most events).
+        Draw at most this many episodes: those holding a regression (an event for the
+        worse) or a deploy first, then those with the most events; the title says how
+        many were left out.
 
     Examples
     --------
@@ -159,13 +161,20 @@ def timeline_chart(
     'episode_label'
     """
     framed = episodes(events, gap=gap)
-    busiest = (
+    marked = (pl.col("kind").is_in(["deploy", "run"]) | (pl.col("direction") == "worse")).any()
+    ranked = (
         framed.group_by("episode")
-        .len()
-        .sort(["len", "episode"], descending=[True, False])
-        .head(max_episodes)
-        .get_column("episode")
+        .agg(marked.alias("telling"), pl.len().alias("len"))
+        .sort(["telling", "len", "episode"], descending=[True, True, False])
     )
+    busiest = ranked.head(max_episodes).get_column("episode")
+    hidden = ranked.height - busiest.len()
+    title = "One timeline across domains (each episode on its own axis)"
+    if hidden:
+        title += (
+            f"; {busiest.len()} of {ranked.height} episodes drawn, those with regressions"
+            " or deploys and the most events first"
+        )
     data = (
         framed.filter(pl.col("episode").is_in(busiest.implode()))
         .with_columns(
@@ -243,5 +252,5 @@ def timeline_chart(
             data=data,
         )
         .resolve_scale(x="independent", y="independent")
-        .properties(title="One timeline across domains (each episode on its own axis)")
+        .properties(title=title)
     )

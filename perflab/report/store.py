@@ -126,6 +126,8 @@ def run_frame(
     ).unique(["notebook", "figure"], keep="last", maintain_order=True)
     if started_at.tzinfo is None:
         started_at = started_at.replace(tzinfo=UTC)
+    else:
+        started_at = started_at.astimezone(UTC)
     return HISTORY.validate(
         body.with_columns(
             pl.lit(run_id, pl.String).alias("run_id"),

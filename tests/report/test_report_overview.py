@@ -101,7 +101,25 @@ def test_recommendations_are_ranked_across_domains_with_their_report(history) ->
         (2, "api", "high", "/checkout"),
         (3, "api", "medium", "/search"),
     ]
-    assert top.get_column("report").to_list() == ["caching.html", "api.html", "api.html"]
+    pages = [(Path.cwd() / r).resolve() for r in top.get_column("report")]
+    run_dir = (out / ids[-1]).resolve()
+    assert pages == [run_dir / "caching.html", run_dir / "api.html", run_dir / "api.html"]
+
+
+def test_report_links_work_from_the_page_the_overview_is_written_to(
+    history, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out, ids = history
+    partial = out / ".20261102T230000Z.partial"  # a later run, overviewing an earlier one
+    partial.mkdir()
+    monkeypatch.setenv("PERFLAB_FIGURES", str(partial / ".reporting.figures.jsonl"))
+    links = load(ids[3], out).notebooks().get_column("report").to_list()
+    assert links == [f"../{ids[3]}/api.html", f"../{ids[3]}/caching.html"]
+    monkeypatch.setenv("PERFLAB_FIGURES", str(out / ids[3] / ".reporting.figures.jsonl"))
+    assert load(ids[3], out).notebooks().get_column("report").to_list() == [
+        "api.html",
+        "caching.html",
+    ]
 
 
 def test_headlines_find_the_planted_step_at_its_run_and_keep_the_previous_value(history) -> None:
@@ -142,7 +160,34 @@ def test_the_first_run_has_nothing_to_compare(tmp_path: Path) -> None:
         tmp_path, 0, {"api": [fig("p95_ms", 200)]}, recs={"api": [rec("api", "high", "/a", 1)]}
     )
     changed = what_changed(load(first, tmp_path))
-    assert all(frame.height == 0 for frame in changed.values())
+    assert all(changed[k].height == 0 for k in ("figures", "new", "gone", "status"))
+    assert changed["not_compared"].rows() == [("api", None, "first run")]
+
+
+def test_findings_of_a_cleaned_away_run_are_not_called_new(tmp_path: Path) -> None:
+    import shutil
+
+    first = make_run(
+        tmp_path, 0, {"api": [fig("p95_ms", 200)]}, recs={"api": [rec("api", "high", "/a", 1)]}
+    )
+    second = make_run(
+        tmp_path, 1, {"api": [fig("p95_ms", 200)]}, recs={"api": [rec("api", "high", "/b", 1)]}
+    )
+    shutil.rmtree(tmp_path / first)  # a CI cache that keeps only reports/history
+    changed = what_changed(load(second, tmp_path))
+    assert changed["new"].height == 0 and changed["gone"].height == 0
+    assert changed["not_compared"].select("notebook", "previous_run").rows() == [("api", first)]
+
+
+def test_a_notebook_that_recovered_is_reported_and_compared_with_its_failed_run(
+    tmp_path: Path,
+) -> None:
+    make_run(tmp_path, 0, {"api": [fig("p95_ms", 200)]})
+    failed = make_run(tmp_path, 1, {"api": []}, status={"api": "failed"})  # no figures
+    third = make_run(tmp_path, 2, {"api": [fig("p95_ms", 210)]})
+    view = load(third, tmp_path)
+    assert view.previous_runs == {"api": failed}
+    assert what_changed(view)["status"].rows() == [("api", "failed", "ok")]
 
 
 def test_inside_a_run_the_overview_reads_the_run_being_written(
@@ -291,3 +336,37 @@ def test_domains_take_turns_within_a_severity_since_their_scores_do_not_compare(
         ("memory", "leak 3"),
         ("api", "/checkout"),  # a lower severity comes after, whatever its score
     ]
+
+
+def test_an_empty_run_fails_the_gate_and_zoned_start_times_are_read(tmp_path: Path) -> None:
+    empty_run = tmp_path / "r0"
+    empty_run.mkdir()
+    (empty_run / "manifest.json").write_text('{"run_id": "r0", "notebooks": []}')
+    checks = check_run(empty_run, tmp_path)
+    assert checks.rows(named=True)[0]["passed"] is False
+    zoned = tmp_path / "r1"
+    zoned.mkdir()
+    manifest = {
+        "run_id": "r1",
+        "started_at": "2026-03-03T11:00:00+02:00",
+        "notebooks": [{"name": "api", "status": "ok", "figures": [fig("p95_ms", 200)]}],
+    }
+    (zoned / "manifest.json").write_text(json.dumps(manifest))
+    assert load(zoned, tmp_path).started_at == datetime(2026, 3, 3, 9, tzinfo=UTC)
+
+
+def test_the_timeline_draws_episodes_with_regressions_or_deploys_first() -> None:
+    from perflab.events import deploys
+    from perflab.report.overview_charts import timeline_chart
+
+    busy = [
+        {"time": START + timedelta(days=d, minutes=m), "domain": "api", "subject": "/a",
+         "kind": "hit-ratio-drop", "size": -0.1, "evidence": "x", "direction": "better"}
+        for d in range(1, 8)
+        for m in range(3)
+    ]  # fmt: skip
+    marks = deploys([(START, "v2")])  # a lone deploy, on the first day
+    chart = timeline_chart(pl.concat([events_frame(busy), marks], how="diagonal_relaxed"))
+    drawn = set(chart.data.get_column("episode_label"))
+    assert len(drawn) == 6 and any(label.startswith("2026-11-01 06:00") for label in drawn)
+    assert "6 of 8 episodes drawn" in chart.to_dict()["title"]
