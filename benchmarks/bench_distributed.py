@@ -92,7 +92,7 @@ def main() -> None:
                     threads_per_worker=1,
                     processes=True,
                     host="127.0.0.1",
-                    dashboard_address=":0",
+                    dashboard_address="127.0.0.1:0",
                 ) as cluster,
                 distributed.Client(cluster) as client,
             ):

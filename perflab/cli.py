@@ -289,9 +289,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
             workers=args.workers,
         )
     except ImportError as exc:
-        if args.cluster is None and args.workers is None:
+        if (args.cluster is None and args.workers is None) or not _missing_dask(exc):
             raise
-        raise ParameterError(str(exc)) from None  # dask.distributed missing
+        from perflab.cluster import INSTALL_HINT
+
+        text = str(exc) if INSTALL_HINT in str(exc) else f"{exc}; install it with: {INSTALL_HINT}"
+        raise ParameterError(text) from None  # dask.distributed missing
     notebooks = result.manifest["notebooks"]
     print(f"report: {result.index}")
     if result.ok:
@@ -308,6 +311,22 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"  {nb['name']}: {nb['status']}: {reason}", file=sys.stderr)
         print(f"    see {page}", file=sys.stderr)
     return EXIT_FAILED
+
+
+def _missing_dask(exc: ImportError) -> bool:
+    """Whether ``exc`` says that dask.distributed is not installed (not another import).
+
+    Examples
+    --------
+    >>> _missing_dask(ImportError("No module named 'distributed'", name="distributed"))
+    True
+    >>> _missing_dask(ImportError("No module named 'papermill'", name="papermill"))
+    False
+    """
+    from perflab.cluster import INSTALL_HINT
+
+    top = (exc.name or "").split(".")[0]
+    return top in ("dask", "distributed") or INSTALL_HINT in str(exc)
 
 
 def _cmd_samples(args: argparse.Namespace) -> int:

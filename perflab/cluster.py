@@ -32,7 +32,14 @@ from perflab.errors import ParameterError, positive_int
 if TYPE_CHECKING:
     from distributed import Client
 
-__all__ = ["CONNECT_TIMEOUT", "INSTALL_HINT", "connect", "describe", "require_distributed"]
+__all__ = [
+    "CONNECT_TIMEOUT",
+    "INSTALL_HINT",
+    "WORKER_TIMEOUT",
+    "connect",
+    "describe",
+    "require_distributed",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +48,9 @@ INSTALL_HINT = "pip install 'perflab[distributed]'"
 
 CONNECT_TIMEOUT = 20.0
 """Seconds to wait for a scheduler to answer before giving up."""
+
+WORKER_TIMEOUT = 60.0
+"""Seconds to wait for a cluster to have at least one worker before giving up."""
 
 
 def require_distributed() -> Any:
@@ -78,6 +88,7 @@ def connect(
     workers: int | None = None,
     *,
     timeout: float = CONNECT_TIMEOUT,
+    worker_timeout: float = WORKER_TIMEOUT,
 ) -> Iterator[Client]:
     """A :class:`distributed.Client` for the block: of a cluster, or of a local one.
 
@@ -95,6 +106,10 @@ def connect(
         is set where it runs.
     timeout : float
         Seconds to wait for the scheduler to answer.
+    worker_timeout : float
+        Seconds to wait for the cluster to have a worker (one that is starting, or
+        an adaptive cluster scaling up); a cluster still without one is an error
+        rather than a run that waits forever.
 
     Yields
     ------
@@ -106,7 +121,8 @@ def connect(
         When ``dask.distributed`` is not installed (see :func:`require_distributed`).
     ParameterError
         For ``workers`` that is not a positive integer or comes with ``cluster``, an
-        empty address, or a scheduler that cannot be reached within ``timeout``.
+        empty address, a scheduler that cannot be reached within ``timeout``, or a
+        cluster without a worker after ``worker_timeout``.
 
     Examples
     --------
@@ -127,8 +143,11 @@ def connect(
             )
     if timeout <= 0:
         raise ParameterError(f"timeout must be positive, not {timeout!r}")
+    if worker_timeout <= 0:
+        raise ParameterError(f"worker_timeout must be positive, not {worker_timeout!r}")
 
     if isinstance(cluster, distributed.Client):
+        _wait_for_workers(cluster, worker_timeout)
         yield cluster
         return
     if cluster is None:
@@ -137,6 +156,7 @@ def connect(
             _local_cluster(distributed, size) as local,
             distributed.Client(local, timeout=timeout) as client,
         ):
+            _wait_for_workers(client, worker_timeout)
             yield client
         return
     if isinstance(cluster, str):
@@ -159,7 +179,22 @@ def connect(
         ) from None
     logger.info("connected to the Dask scheduler at %s", address)
     with client:
+        _wait_for_workers(client, worker_timeout)
         yield client
+
+
+def _wait_for_workers(client: Client, timeout: float) -> None:
+    """Return once the cluster has a worker; ParameterError after ``timeout`` s."""
+    import distributed
+
+    try:
+        client.wait_for_workers(1, timeout=timeout)
+    except (distributed.TimeoutError, TimeoutError):
+        address = client.scheduler.address if client.scheduler else "?"
+        raise ParameterError(
+            f"the Dask cluster at {address} has no worker (waited {timeout:g} s): start "
+            "workers with `dask worker <scheduler address>` or scale the cluster up"
+        ) from None
 
 
 @contextlib.contextmanager
@@ -170,7 +205,7 @@ def _local_cluster(distributed: Any, workers: int) -> Iterator[Any]:
         threads_per_worker=1,
         processes=True,
         host="127.0.0.1",
-        dashboard_address=":0",  # a free port on 127.0.0.1, never a clash with 8787
+        dashboard_address="127.0.0.1:0",  # a free port, this machine only
         silence_logs=logging.WARNING,
     )
     logger.info("started a local Dask cluster of %d worker(s) at %s", workers, cluster)

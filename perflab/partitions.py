@@ -53,8 +53,25 @@ def _has_glob(path: str) -> bool:
     return _GLOB.search(path) is not None
 
 
+def _is_pattern(name: str) -> bool:
+    """Whether ``name`` is a glob: it has glob characters and no file has that very
+    name (``logs/pg[1].log`` that exists is the file, not a pattern)."""
+    if not _has_glob(name):
+        return False
+    try:
+        if is_url(name) and not name.lower().startswith("file://"):
+            fs, path = open_url(name)
+            return not fs.isfile(path)
+        return not os.path.isfile(_local(name) if is_url(name) else name)
+    except Exception:  # a file system that cannot answer: read it as a pattern
+        return True
+
+
 def is_many(inputs: object) -> bool:
     """True when ``inputs`` is a sequence of inputs or a glob, not one file.
+
+    A name with glob characters (``*``, ``?``, ``[``) that is an existing file is
+    that one file.
 
     Examples
     --------
@@ -62,7 +79,7 @@ def is_many(inputs: object) -> bool:
     (False, True, True)
     """
     if isinstance(inputs, str):
-        return _has_glob(inputs)
+        return _is_pattern(inputs)
     if isinstance(inputs, os.PathLike):
         return False
     return isinstance(inputs, Sequence)
@@ -81,7 +98,8 @@ def expand(inputs: Inputs) -> list[str]:
     -------
     list of str
         In the order given, each glob's matches sorted. Existence of plain names is
-        checked when they are read.
+        checked when they are read; a name with glob characters that is an existing
+        file (``logs/pg[1].log``) is taken as that file.
 
     Raises
     ------
@@ -107,7 +125,7 @@ def expand(inputs: Inputs) -> list[str]:
         name = os.fspath(item)
         if not isinstance(name, str):
             raise ParameterError(f"inputs must be paths or URLs, not {item!r}")
-        if not _has_glob(name):
+        if not _is_pattern(name):
             out.append(name)
             continue
         if is_url(name) and not name.lower().startswith("file://"):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Iterator
 
 import distributed
+import psutil
 import pytest
 
 from perflab.cluster import INSTALL_HINT, connect, describe, require_distributed
@@ -19,7 +21,7 @@ def cluster() -> Iterator[distributed.LocalCluster]:
         threads_per_worker=1,
         processes=True,
         host="127.0.0.1",
-        dashboard_address=":0",
+        dashboard_address="127.0.0.1:0",
     ) as running:
         yield running
 
@@ -67,6 +69,14 @@ def test_workers_start_a_local_cluster_of_that_many_processes_closed_on_exit() -
         assert all(address.startswith("tcp://127.0.0.1:") for address in workers)
         pids = set(client.run(_pid).values())
         assert len(pids) == 2 and os.getpid() not in pids  # separate processes
+        # the dashboard listens on this machine only, not on every interface
+        port = int(client.dashboard_link.split(":")[2].split("/")[0])
+        hosts = {
+            c.laddr.ip
+            for c in psutil.Process().net_connections("tcp")
+            if c.status == psutil.CONN_LISTEN and c.laddr.port == port
+        }
+        assert hosts == {"127.0.0.1"}
         local = client.cluster
     assert local is not None and local.status.name == "closed"
 
@@ -109,3 +119,27 @@ def test_without_distributed_the_error_names_the_extra(monkeypatch: pytest.Monke
     with pytest.raises(ImportError, match="not installed"), connect(workers=1):
         pass
     assert "perflab[distributed]" in INSTALL_HINT
+
+
+@pytest.mark.parametrize("how", ["address", "cluster", "client"])
+def test_a_cluster_without_workers_is_a_clear_error_not_a_hang(how: str) -> None:
+    with distributed.LocalCluster(
+        n_workers=0, processes=False, dashboard_address="127.0.0.1:0"
+    ) as empty:
+        target: object = {"address": empty.scheduler_address, "cluster": empty}.get(how)
+        with contextlib.ExitStack() as stack:
+            if target is None:
+                target = stack.enter_context(distributed.Client(empty))
+            with (
+                pytest.raises(ParameterError, match=r"has no worker \(waited 0.5 s\)"),
+                connect(target, worker_timeout=0.5),  # type: ignore[arg-type]
+            ):
+                pass
+
+
+def test_worker_timeout_must_be_positive() -> None:
+    with (
+        pytest.raises(ParameterError, match="worker_timeout must be positive"),
+        connect(workers=1, worker_timeout=0),
+    ):
+        pass

@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from polars.testing import assert_frame_equal
 
 from perflab.errors import InputError, InputWarning, ParameterError
 from perflab.partitions import expand, is_many, map_parts, partitions
@@ -50,6 +51,48 @@ def test_is_many() -> None:
     assert is_many(["a.log"]) and is_many("logs/*.log") and is_many(("a", "b"))
     assert not is_many("a.log") and not is_many(Path("a*.log"))
     assert not is_many("https://example.com/a.log?x=1")  # a query string is no glob
+
+
+def test_an_existing_file_with_glob_characters_is_that_file(tmp_path: Path) -> None:
+    literal = tmp_path / "pg[1].log"
+    literal.write_bytes(_lines(2))
+    (tmp_path / "pg1.log").write_bytes(_lines(3))  # what "pg[1].log" matches as a glob
+    (tmp_path / "what?.log").write_bytes(_lines(4))
+    assert expand(str(literal)) == [str(literal)]
+    assert not is_many(str(literal)) and not is_many(str(tmp_path / "what?.log"))
+    assert expand(str(tmp_path / "what?.log")) == [str(tmp_path / "what?.log")]
+    # no such file: a pattern as before
+    assert is_many(str(tmp_path / "pg[2].log"))
+    assert [Path(p).name for p in expand(str(tmp_path / "pg[13].log"))] == ["pg1.log"]
+    assert [_count(q) for q in partitions(expand(str(literal)))] == [2]
+
+
+def test_a_postgres_log_named_like_a_glob_is_digested() -> None:
+    import shutil
+    import tempfile
+
+    from perflab.queries import digest
+
+    sample = Path(__file__).resolve().parents[1] / "data/sample/queries/postgresql.log"
+    with tempfile.TemporaryDirectory() as d:
+        named = Path(d) / "pg[1].log"
+        shutil.copyfile(sample, named)
+        got, ref = digest(str(named)), digest(str(sample))
+        assert got.statements == ref.statements > 0
+        assert_frame_equal(got.patterns, ref.patterns)
+
+
+def test_an_existing_memory_file_with_glob_characters_is_that_file() -> None:
+    import fsspec
+
+    fs = fsspec.filesystem("memory")
+    root = f"/perflab-{uuid.uuid4().hex}"
+    fs.pipe(f"{root}/a[1].log", _lines(2))
+    try:
+        assert expand(f"memory://{root}/a[1].log") == [f"memory://{root}/a[1].log"]
+        assert not is_many(f"memory://{root}/a[1].log")
+    finally:
+        fs.rm(root, recursive=True)
 
 
 # ---------------------------------------------------------------------------------------

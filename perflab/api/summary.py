@@ -2,8 +2,9 @@
 
 :func:`summarize_access_logs` is :func:`~perflab.api.endpoints` over logs given as
 files, globs or URLs (``s3://…``, through fsspec): the logs are cut into parts — by
-file, and big plain files by byte ranges at line starts (an access log holds one
-request per line) — each part is parsed by the reader of its format, on the workers of
+file, and big plain nginx and Apache logs by byte ranges at line starts (an access log
+holds one request per line; JSON lines stay whole, as their reader picks its keys per
+file) — each part is parsed by the reader of its format, on the workers of
 a :class:`distributed.Client` when one is given, and reduced there to the few columns
 the route table needs. The parts come back in file and byte order and the table is
 computed once over them: routes are templated over all paths together (a template's
@@ -76,7 +77,8 @@ def summarize_access_logs(
     client : distributed.Client, optional
         Parse the parts on its workers; without one they are parsed here.
     part_bytes : int
-        Size of a byte-range part of a big plain file (gzip files are read whole).
+        Size of a byte-range part of a big plain nginx or Apache log (gzip files and
+        JSON logs are read whole).
 
     Returns
     -------
@@ -103,7 +105,10 @@ def summarize_access_logs(
     """
     if kind not in ("nginx", "apache", "json"):
         raise ParameterError(f"kind must be 'nginx', 'apache' or 'json', not {kind!r}")
-    parts = partitions(expand(source), by="lines", part_bytes=part_bytes)
+    # JSON logs are split by file only: read_json_log picks its duration key (and
+    # unit) from what a file holds, so a byte range could pick another than the file.
+    by: Literal["file", "lines"] = "file" if kind == "json" else "lines"
+    parts = partitions(expand(source), by=by, part_bytes=part_bytes)
     frames = map_parts(
         _requests_part, parts, client=client, kind=kind, log_format=log_format, errors=errors
     )

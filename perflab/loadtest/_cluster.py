@@ -29,15 +29,23 @@ A node that cannot open a single connection to the target does not stop the othe
 its share of the schedule comes back as failed requests (``start`` as scheduled, no
 ``sent``, ``error`` ``connection refused``, ``connect timeout`` or the system's
 reason), so a target that one machine cannot reach shows as errors of that machine.
+
+Cancelling a Dask task does not stop it once it runs, so when the client gives up —
+interrupted, or a node failed — it sets a :class:`distributed.Event` that every node
+polls (every 0.25 s) while its engines send; a node that sees it aborts its engines,
+as an error does on one machine, and nothing more goes out.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
 import math
 import os
 import shutil
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -72,6 +80,7 @@ LEAD = 0.5
 """Seconds between the client's decision to start and the start itself."""
 
 _PATIENCE = 60.0  # seconds for the nodes to open their connections (engine start-up included)
+_STOP_POLL = 0.25  # seconds between a node's looks at the client's stop event
 
 WORKERS = {
     "worker": pl.String,
@@ -268,6 +277,7 @@ warmup, connections, timeout, connect_timeout, headers, verify, out, seed
         token = uuid.uuid4().hex
         ready = distributed.Queue(f"perflab-loadtest-ready-{token}", client=client)
         start = distributed.Variable(f"perflab-loadtest-start-{token}", client=client)
+        stop = distributed.Event(f"perflab-loadtest-stop-{token}", client=client)
         futures = [
             client.submit(
                 _node,
@@ -297,13 +307,19 @@ warmup, connections, timeout, connect_timeout, headers, verify, out, seed
                 ) from None
             parts = client.gather(futures)
         except BaseException:
+            # cancelling a running task does not stop it: the nodes poll `stop` and
+            # abort their engines within a fraction of a second
+            with contextlib.suppress(Exception):
+                stop.set()
             if not started:  # nodes waiting for the start give up (the variable stays for
                 start.set(None)  # those that have not asked yet)
             client.cancel(futures)
             raise
         finally:
             ready.close()
-        start.delete()
+            if started:
+                with contextlib.suppress(Exception):
+                    start.delete()
     result = _combine(parts, offsets)
     if not reached:  # as on one machine: nothing reached the target, so no test ran
         reasons = result.requests.get_column("error").drop_nulls().unique().sort().to_list()
@@ -364,14 +380,59 @@ def _barrier(ready: Any, futures: list[Any], n: int, shown: str) -> bool:
     return any(heard.values())
 
 
+class _StoppedError(Exception):
+    """Raised in a node's thread when the client calls the test off."""
+
+
+class _StopWatch(threading.Thread):
+    """Polls the client's ``stop`` event while a node drives its engines.
+
+    When the client sets it (it was interrupted, or another node failed), the node's
+    thread gets a :class:`_StoppedError` exception, which ends :func:`_drive` the way an
+    error does: its engines are aborted, nothing more is sent.
+    """
+
+    def __init__(self, stop: Any, target: int) -> None:
+        super().__init__(name="perflab-loadtest-stop", daemon=True)
+        self.stop_event = stop
+        self.target = target
+        self.lock = threading.Lock()
+        self.done = False
+        self.fired = False
+
+    def run(self) -> None:
+        while not self.done:
+            try:
+                called_off = bool(self.stop_event.wait(timeout=_STOP_POLL))
+            except Exception:  # the scheduler is gone: the client cannot ask any more
+                return
+            with self.lock:
+                if called_off and not self.done:
+                    self.fired = True
+                    ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                        ctypes.c_ulong(self.target), ctypes.py_object(_StoppedError)
+                    )
+                    return
+
+    def finish(self) -> None:
+        """No more interruptions: the node's thread is past its engines."""
+        with self.lock:
+            self.done = True
+            if self.fired:  # one may still be pending: cancel it
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self.target), None)
+
+
 def _node(plan: _Plan, k: int, token: str, offset: float) -> dict[str, Any]:
     """Run slots ``k·E …`` of ``plan`` on this Dask worker; the frame and histogram back."""
-    from distributed import Queue, Variable, get_client, get_worker
+    from distributed import Event, Queue, Variable, get_client, get_worker
 
     address = get_worker().address
     client = get_client()
     ready = Queue(f"perflab-loadtest-ready-{token}", client=client)
     start = Variable(f"perflab-loadtest-start-{token}", client=client)
+    watch = _StopWatch(
+        Event(f"perflab-loadtest-stop-{token}", client=client), threading.get_ident()
+    )
     lag: list[float] = [math.nan]
 
     def start_at() -> float:
@@ -379,6 +440,7 @@ def _node(plan: _Plan, k: int, token: str, offset: float) -> dict[str, Any]:
         when = start.get(timeout=_PATIENCE + 30.0)
         if when is None:
             raise RuntimeError("the client called the load test off")
+        watch.start()  # from now on the engines send: stop them when the client says so
         wall, perf = time.time(), time.perf_counter()
         mine = float(when) + offset  # the start on this machine's clock
         lag[0] = (wall - mine) * 1000.0
@@ -392,12 +454,18 @@ def _node(plan: _Plan, k: int, token: str, offset: float) -> dict[str, Any]:
             written = _drive(
                 specs, plan.in_process, plan.shown, False, plan.seconds, start_at, tally
             )
+            watch.finish()
             frame, reason = _merge(specs, plan.names, written), None
         except TargetUnreachableError as exc:
+            watch.finish()
             reason = str(exc)
             ready.put((k, False))
             frame = _unreachable(plan, specs, reason)
+        except _StoppedError:
+            watch.finish()
+            raise RuntimeError("the client called the load test off") from None
     finally:
+        watch.finish()
         shutil.rmtree(folder, ignore_errors=True)
     return {
         "worker": address,

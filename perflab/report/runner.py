@@ -49,7 +49,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from perflab.errors import ParameterError
-from perflab.report.worker import Task, _safe_relative, failed_entry, run_notebook, run_remote
+from perflab.report.worker import (
+    Task,
+    _safe_relative,
+    entry,
+    failed_entry,
+    run_notebook,
+    run_remote,
+)
 
 __all__ = [
     "AFTER_ALL",
@@ -82,6 +89,10 @@ AFTER_ALL = "all"
 """``"perflab": {"after": "all"}`` in a notebook's metadata: run it after all others."""
 
 _PREFIX = re.compile(r"^\d+-")
+_CLUSTER_SLACK_S = 120.0
+"""Seconds beyond the notebook timeout that a cluster run waits for any notebook to
+finish before it gives the pending ones up (a worker gives up on a notebook's process
+``timeout`` + 65 s after it started; the rest is for moving files)."""
 
 
 def notebook_name(path: str | os.PathLike[str]) -> str:
@@ -561,7 +572,8 @@ def _run_batch(
             if last:
                 _write_provisional(partial, manifest(results))
                 shipped = _shipped_inputs(partial)
-                results.update(_execute_on_cluster(client, last, bar, shipped))
+                context = _shipped_context(out, partial)
+                results.update(_execute_on_cluster(client, last, bar, shipped, context))
         else:
             results = _execute_all(first, processes, bar)
             if last:
@@ -659,7 +671,11 @@ def _execute_all(tasks: list[Task], workers: int, bar: Any) -> dict[str, dict[st
 
 
 def _execute_on_cluster(
-    client: Any, tasks: list[Task], bar: Any, inputs: Mapping[str, bytes] | None = None
+    client: Any,
+    tasks: list[Task],
+    bar: Any,
+    inputs: Mapping[str, bytes] | None = None,
+    context: Mapping[str, bytes] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Run ``tasks`` as Dask tasks (:func:`run_remote`); write what they produced.
 
@@ -668,10 +684,17 @@ def _execute_on_cluster(
     ``out_dir`` (the run's partial directory); a task that raised (its worker died,
     the task could not be deserialised…) gets a failed entry and an error page, as a
     dead worker process does locally.
+
+    A worker bounds each notebook it runs (:func:`run_remote`), so while any worker
+    runs notebooks one of them finishes at least every ``timeout`` +
+    :data:`_CLUSTER_SLACK_S` seconds. When none does for that long (the workers left,
+    or are all busy with other work), the notebooks still pending end as timeouts,
+    as a notebook over its time does locally, and the run goes on to its report.
     """
     if not tasks:
         return {}
-    from distributed import as_completed as completed
+    from distributed import TimeoutError as DaskTimeout
+    from distributed import wait
 
     results: dict[str, dict[str, Any]] = {}
     futures = {}
@@ -685,26 +708,55 @@ def _execute_on_cluster(
             task,
             notebook,
             inputs,
+            context,
             key=f"perflab-{task.run_id}-{task.name}-{uuid.uuid4().hex[:8]}",
             pure=False,
             retries=0,
         )
         futures[future] = task
+
+    def record(task: Task, result: dict[str, Any]) -> None:
+        results[task.name] = result
+        bar.set_postfix_str(f"{task.name}: {result['status']}", refresh=False)
+        bar.update(1)
+
+    bound = max(task.timeout for task in tasks) + _CLUSTER_SLACK_S
+    remaining = set(futures)
     try:
-        for future in completed(futures):
-            task = futures[future]
+        while remaining:
             try:
-                answer = future.result()
-                result = _store(task, answer)
-            except Exception as exc:
-                result = failed_entry(task, f"{type(exc).__name__}: {exc}")
-            results[task.name] = result
-            bar.set_postfix_str(f"{task.name}: {result['status']}", refresh=False)
-            bar.update(1)
+                done = wait(remaining, timeout=bound, return_when="FIRST_COMPLETED").done
+            except (DaskTimeout, TimeoutError):  # no notebook finished for `bound` s
+                client.cancel(list(remaining), force=True)
+                for future in sorted(remaining, key=lambda f: tasks.index(futures[f])):
+                    task = futures[future]
+                    note = (
+                        f"TimeoutError: notebook did not finish within {task.timeout:g} s "
+                        f"(no Dask worker finished a notebook for {bound:g} s)"
+                    )
+                    record(task, _timed_out(task, note))
+                break
+            for future in sorted(done, key=lambda f: tasks.index(futures[f])):
+                remaining.discard(future)
+                task = futures[future]
+                try:
+                    answer = future.result()
+                    result = _store(task, answer)
+                except Exception as exc:
+                    result = failed_entry(task, f"{type(exc).__name__}: {exc}")
+                record(task, result)
     except BaseException:
         client.cancel(list(futures), force=True)
         raise
     return results
+
+
+def _timed_out(task: Task, note: str) -> dict[str, Any]:
+    """The entry, with a page showing ``note``, of a notebook no worker finished."""
+    from perflab.report.worker import _write_error_page
+
+    html = _write_error_page(task, "timeout", note)
+    return entry(task, "timeout", 0.0, [], note, html=html)
 
 
 def _store(task: Task, answer: Mapping[str, Any]) -> dict[str, Any]:
@@ -736,6 +788,47 @@ def _shipped_inputs(partial: Path) -> dict[str, bytes]:
     for path in sorted((partial / FRAMES_DIR).rglob("*.parquet")):
         if not path.name.startswith("."):
             files[path.relative_to(partial).as_posix()] = path.read_bytes()
+    return files
+
+
+def _shipped_context(out: Path, partial: Path) -> dict[str, bytes]:
+    """What an ``after: all`` notebook on a worker finds around the run, by path in ``out``.
+
+    The history (``history/*.parquet``, read by :func:`perflab.report.read_history`
+    on the run directory's parent), every earlier run's ``manifest.json``, and the
+    published ``recommendations`` and ``events`` frames of the latest earlier run of
+    each notebook (what an overview compares the run with, or shows when the batch
+    holds only the overview). Runs in hidden directories and the ``latest`` link are
+    left out.
+    """
+    from perflab.report.export import FRAMES_DIR
+    from perflab.report.store import history_dir
+
+    files: dict[str, bytes] = {}
+    for path in sorted(history_dir(out).glob("*.parquet")):
+        if not path.name.startswith("."):
+            files[path.relative_to(out).as_posix()] = path.read_bytes()
+    runs = []
+    for path in out.glob("*/manifest.json"):
+        run_dir = path.parent
+        if run_dir == partial or run_dir.is_symlink() or run_dir.name.startswith("."):
+            continue
+        try:
+            text = path.read_bytes()
+            manifest = json.loads(text)
+            names = {str(nb["name"]) for nb in manifest.get("notebooks", [])}
+        except (OSError, ValueError, TypeError, KeyError):
+            continue  # an unreadable run: the overview skips it as well
+        runs.append((str(manifest.get("started_at") or ""), run_dir.name, text, names))
+    covered: set[str] = set()
+    for _, name, text, names in sorted(runs, reverse=True):
+        files[f"{name}/manifest.json"] = text
+        if names <= covered:
+            continue
+        covered |= names
+        for frame in ("recommendations", "events"):
+            for path in sorted((out / name / FRAMES_DIR).glob(f"*/{frame}.parquet")):
+                files[path.relative_to(out).as_posix()] = path.read_bytes()
     return files
 
 

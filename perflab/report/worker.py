@@ -569,6 +569,7 @@ def run_remote(
     task: Task,
     notebook: bytes | None = None,
     inputs: Mapping[str, bytes] | None = None,
+    context: Mapping[str, bytes] | None = None,
 ) -> dict[str, Any]:
     """Run one notebook on a Dask worker; return its entry and the files it produced.
 
@@ -598,6 +599,13 @@ def run_remote(
         Files to place in the scratch run directory first (relative path → content),
         such as the provisional ``manifest.json`` an ``after: all`` notebook reads.
         They are not sent back.
+    context : mapping of str to bytes, optional
+        Files to place around the scratch run directory, relative to the reports
+        directory (its parent): the history (``history/<run-id>.parquet``) and the
+        earlier runs' ``<run-id>/manifest.json`` and frames, so that an overview
+        finds there what it finds next to a local run. The scratch copy of the run
+        directory has the run directory's own name, inside a folder named as the
+        reports directory. Not sent back.
 
     Returns
     -------
@@ -616,18 +624,23 @@ def run_remote(
     notebooks directory '/no/such/dir' does not exist on Dask worker ...: workers need ...
     """
     import shutil
-    import tempfile
 
     shipped = {_safe_relative(rel).as_posix(): data for rel, data in (inputs or {}).items()}
+    around = {_safe_relative(rel).as_posix(): data for rel, data in (context or {}).items()}
     where = _worker_name()
-    scratch = Path(tempfile.mkdtemp(prefix=f"perflab-{task.name}-"))
+    scratch = _scratch(task.name)
     try:
-        out = scratch / "out"
-        out.mkdir()
-        for rel, data in shipped.items():
-            target = out / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
+        run_dir = Path(task.out_dir)
+        reports = scratch / (run_dir.parent.name or "reports")
+        out = reports / (run_dir.name or "run")
+        out.mkdir(parents=True)
+        for base, files in ((reports, around), (out, shipped)):
+            for rel, data in files.items():
+                target = base / rel
+                if base is reports and (target == out or out in target.parents):
+                    continue  # the run's own files come from inputs only
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
         home = Path(task.path).parent
         local = replace(task, out_dir=str(out), cwd=str(home))
         if not home.is_dir():
@@ -649,6 +662,27 @@ def run_remote(
         return {"entry": result, "files": files, "worker": where}
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _scratch(name: str) -> Path:
+    """A fresh scratch directory for one notebook.
+
+    On a Dask worker it is made in the worker's own local directory, which
+    ``distributed`` removes with the worker (and purges when a worker died), so a
+    killed worker leaves no copy of the task (and its parameters) behind.
+    """
+    import tempfile
+
+    base: str | None = None
+    try:
+        from distributed import get_worker
+
+        base = str(get_worker().local_directory)
+    except (ImportError, ValueError, AttributeError):
+        base = None
+    if base is not None:
+        os.makedirs(base, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f"perflab-{name}-", dir=base))
 
 
 def _safe_relative(rel: str) -> PurePosixPath:

@@ -38,7 +38,7 @@ def client() -> Iterator[object]:
             processes=True,
             threads_per_worker=1,
             host="127.0.0.1",
-            dashboard_address=":0",
+            dashboard_address="127.0.0.1:0",
         ) as cluster,
         distributed.Client(cluster) as c,
     ):
@@ -148,3 +148,32 @@ def test_http_url_read_on_the_workers(client: object, served: str, log: bytes) -
     ref = endpoints(read_nginx_log(served, FORMAT))  # the URL read here, in one piece
     assert int(got["requests"].sum()) == LINES
     assert_frame_equal(got, ref)
+
+
+def test_json_logs_stay_whole_so_a_mixed_key_log_reads_as_on_one_machine(
+    client: object, tmp_path: Path
+) -> None:
+    import json
+
+    from perflab.api import read_json_log
+
+    # the first half times requests in ms, the second in nginx's seconds: the reader
+    # picks its duration key per file, so a byte range of the second half alone would
+    # pick another key than the whole file does
+    rows = []
+    for i in range(400):
+        row: dict[str, object] = {"method": "GET", "path": f"/u/{i % 7}", "status": 200}
+        if i % 9 == 0:
+            row["status"] = 500
+        if i < 200:
+            row["duration_ms"] = 10 + i % 13
+        else:
+            row["request_time"] = (20 + i % 11) / 1000
+        rows.append(json.dumps(row))
+    p = tmp_path / "mixed.jsonl"
+    p.write_text("\n".join(rows) + "\n")
+    ref = endpoints(read_json_log(p))
+    for c in (client, None):
+        got = summarize_access_logs(str(p), kind="json", client=c, part_bytes=2_000)
+        assert_frame_equal(got, ref)
+    assert int(ref["requests"].sum()) == 400

@@ -94,7 +94,7 @@ def client():
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
-            dashboard_address=":0",
+            dashboard_address="127.0.0.1:0",
         ) as cluster,
         distributed.Client(cluster) as c,
     ):
@@ -217,3 +217,36 @@ def test_too_few_connections_for_the_generators_is_a_clear_error(client, server)
 
     with pytest.raises(ParameterError, match="2 load generators"):
         run_cluster(client, server.url, users=1, duration=0.5)
+
+
+def _executing(dask_worker) -> int:
+    return int(dask_worker.state.executing_count)
+
+
+def test_a_run_called_off_stops_the_load_on_every_node(client, server):
+    """Cancelling a Dask task does not stop it: the client tells the nodes to stop."""
+    import concurrent.futures
+
+    server.reset()
+    duration = 30.0
+
+    def call_off() -> None:
+        while server.count < 100:  # every node has started sending (or soon will)
+            time.sleep(0.01)
+        nodes = [k for k in list(client.futures) if str(k).startswith("perflab-loadtest-")]
+        client.cancel([distributed.Future(k, client) for k in nodes])  # as a failed node does
+
+    caller = threading.Thread(target=call_off, daemon=True)
+    caller.start()
+    with pytest.raises(concurrent.futures.CancelledError):
+        run_cluster(client, server.url, rate=400, duration=duration)
+    caller.join(10)
+    called_off = time.monotonic()
+    # the nodes' tasks end on the workers well before the test's 30 s would have
+    while any(client.run(_executing).values()):
+        assert time.monotonic() - called_off < duration / 2, "the nodes are still sending"
+        time.sleep(0.05)
+    sent = server.count
+    time.sleep(1.0)
+    assert server.count == sent  # nothing more reaches the server
+    assert sent < 400 * duration / 4

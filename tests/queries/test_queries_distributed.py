@@ -39,7 +39,7 @@ def client() -> Iterator[object]:
             processes=True,
             threads_per_worker=1,
             host="127.0.0.1",
-            dashboard_address=":0",
+            dashboard_address="127.0.0.1:0",
         ) as cluster,
         distributed.Client(cluster) as c,
     ):
