@@ -129,6 +129,48 @@ class _Recorder:
 
     # -- recording --------------------------------------------------------------
 
+    def _setup(
+        self,
+        pool_class: Any,
+        base: Any,
+        conninfo: str,
+        *,
+        min_size: int,
+        max_size: int,
+        max_idle_s: float,
+        max_waiting: int,
+        timeout_s: float,
+        name: str | None,
+        open_timeout_s: float,
+        max_events: int,
+        stats_interval_s: float,
+        options: dict[str, Any],
+    ) -> Any:
+        """Check the options, start recording, and make the (closed) psycopg pool."""
+        _options(min_size, max_size, max_idle_s, max_waiting, timeout_s)
+        self.name = name or f"perflab-pool-{next(_names)}"
+        self.min_size, self.max_size = min_size, max_size
+        self.timeout_s = float(timeout_s)
+        self.open_timeout_s = float(open_timeout_s)
+        self._where = where(conninfo)
+        self._init_recorder(max_events, stats_interval_s)
+        kwargs = dict(options.pop("kwargs", None) or {})
+        kwargs.setdefault("connect_timeout", max(1, round(open_timeout_s)))
+        connection_class = options.pop("connection_class", base)
+        return pool_class(
+            conninfo,
+            connection_class=_recording_class(connection_class, self._record_connect_error),
+            kwargs=kwargs,
+            min_size=min_size,
+            max_size=max_size,
+            max_idle=max_idle_s,
+            max_waiting=max_waiting,
+            timeout=timeout_s,
+            name=self.name,
+            open=False,
+            **options,
+        )
+
     def _pool_stats(self) -> dict[str, int]:
         return dict(self._pool.get_stats())  # type: ignore[attr-defined]
 
@@ -394,28 +436,20 @@ class InstrumentedPool(_Recorder):
         import psycopg
         from psycopg_pool import ConnectionPool
 
-        _options(min_size, max_size, max_idle_s, max_waiting, timeout_s)
-        self.name = name or f"perflab-pool-{next(_names)}"
-        self.min_size, self.max_size = min_size, max_size
-        self.timeout_s = float(timeout_s)
-        self.open_timeout_s = float(open_timeout_s)
-        self._where = where(conninfo)
-        self._init_recorder(max_events, stats_interval_s)
-        kwargs = dict(options.pop("kwargs", None) or {})
-        kwargs.setdefault("connect_timeout", max(1, round(open_timeout_s)))
-        base = options.pop("connection_class", psycopg.Connection)
-        self._pool = ConnectionPool(
+        self._pool = self._setup(
+            ConnectionPool,
+            psycopg.Connection,
             conninfo,
-            connection_class=_recording_class(base, self._record_connect_error),
-            kwargs=kwargs,
             min_size=min_size,
             max_size=max_size,
-            max_idle=max_idle_s,
+            max_idle_s=max_idle_s,
             max_waiting=max_waiting,
-            timeout=timeout_s,
-            name=self.name,
-            open=False,
-            **options,
+            timeout_s=timeout_s,
+            name=name,
+            open_timeout_s=open_timeout_s,
+            max_events=max_events,
+            stats_interval_s=stats_interval_s,
+            options=options,
         )
         if open:
             self.open(wait=wait)
@@ -556,28 +590,20 @@ class AsyncInstrumentedPool(_Recorder):
         import psycopg
         from psycopg_pool import AsyncConnectionPool
 
-        _options(min_size, max_size, max_idle_s, max_waiting, timeout_s)
-        self.name = name or f"perflab-pool-{next(_names)}"
-        self.min_size, self.max_size = min_size, max_size
-        self.timeout_s = float(timeout_s)
-        self.open_timeout_s = float(open_timeout_s)
-        self._where = where(conninfo)
-        self._init_recorder(max_events, stats_interval_s)
-        kwargs = dict(options.pop("kwargs", None) or {})
-        kwargs.setdefault("connect_timeout", max(1, round(open_timeout_s)))
-        base = options.pop("connection_class", psycopg.AsyncConnection)
-        self._pool = AsyncConnectionPool(
+        self._pool = self._setup(
+            AsyncConnectionPool,
+            psycopg.AsyncConnection,
             conninfo,
-            connection_class=_recording_class(base, self._record_connect_error),
-            kwargs=kwargs,
             min_size=min_size,
             max_size=max_size,
-            max_idle=max_idle_s,
+            max_idle_s=max_idle_s,
             max_waiting=max_waiting,
-            timeout=timeout_s,
-            name=self.name,
-            open=False,
-            **options,
+            timeout_s=timeout_s,
+            name=name,
+            open_timeout_s=open_timeout_s,
+            max_events=max_events,
+            stats_interval_s=stats_interval_s,
+            options=options,
         )
 
     @property
