@@ -46,7 +46,16 @@ from perflab.errors import SchemaError
 from perflab.frames import UTC_DATETIME, FrameLike, Schema, as_frame
 from perflab.times import At, instant
 
-__all__ = ["DIRECTIONS", "EVENTS", "KINDS", "as_events", "deploys", "empty", "events_frame"]
+__all__ = [
+    "DIRECTIONS",
+    "EVENTS",
+    "KINDS",
+    "as_events",
+    "deploys",
+    "empty",
+    "events_frame",
+    "group_close",
+]
 
 EVENTS = Schema(
     "events",
@@ -215,3 +224,44 @@ def deploys(
         for at, label in marks
     ]
     return events_frame(rows).sort("time", maintain_order=True)
+
+
+def group_close(
+    starts: Sequence[Any], gap: Any, ends: Sequence[Any] | None = None
+) -> list[list[int]]:
+    """Indices of moments (or spans) grouped into bursts: a new burst after a quiet ``gap``.
+
+    Adapters use it to make one event of errors or saturation periods close together.
+
+    Parameters
+    ----------
+    starts : sequence
+        Times (datetimes, or numbers of seconds), in any order.
+    gap : timedelta or float
+        A moment that starts at least this long after the latest end of the burst so
+        far starts a new burst; same kind as the differences of ``starts``.
+    ends : sequence, optional
+        The end of each span (None: moments, each ending where it starts).
+
+    Returns
+    -------
+    list of list of int
+        Indices into ``starts``, in time order, one list a burst.
+
+    Examples
+    --------
+    >>> group_close([0.0, 0.5, 3.0, 0.2], 1.0)
+    [[0, 3, 1], [2]]
+    >>> group_close([0, 5], 1, ends=[6, 8])
+    [[0, 1]]
+    """
+    stops = starts if ends is None else ends
+    out: list[list[int]] = []
+    last_end: Any = None
+    for i in sorted(range(len(starts)), key=lambda i: starts[i]):
+        if last_end is None or starts[i] - last_end >= gap:
+            out.append([])
+            last_end = stops[i]
+        out[-1].append(i)
+        last_end = max(last_end, stops[i])
+    return out

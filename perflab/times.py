@@ -45,6 +45,7 @@ __all__ = [
     "parse_time_strings",
     "parse_times",
     "span",
+    "window_for",
 ]
 
 At = datetime | date | str | float | int | np.integer | np.floating | np.datetime64
@@ -263,6 +264,37 @@ def span(value: str | timedelta, *, what: str = "every", zero: bool = False) -> 
     if us < 0 or (us == 0 and not zero):
         raise ParameterError(f"{what} must be a positive duration, not {value!r}")
     return timedelta(microseconds=us)
+
+
+_FAMILIAR_S = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 43200, 86400)
+
+
+def window_for(seconds: float, windows: int) -> int:
+    """A familiar window length (s) that cuts ``seconds`` into about ``windows`` windows.
+
+    The length is rounded up to 1, 2, 5, 10, 15 or 30 s, 1, 2, 5, 10, 15 or 30 min,
+    1, 2, 6, 12 or 24 h, so a series has at most ``windows`` windows (more only past
+    ``windows`` days: a day is the longest).
+
+    Parameters
+    ----------
+    seconds : float
+        The length of the recording.
+    windows : int
+        How many windows are wanted.
+
+    Returns
+    -------
+    int
+        Seconds; at least 1.
+
+    Examples
+    --------
+    >>> window_for(3600, 20), window_for(0.5, 20), window_for(86400 * 7, 20)
+    (300, 1, 43200)
+    """
+    want = seconds / windows
+    return next((n for n in _FAMILIAR_S if n >= want), _FAMILIAR_S[-1])
 
 
 # ---------------------------------------------------------------------------------------

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator
 
 import distributed
 import psutil
@@ -12,18 +11,6 @@ import pytest
 
 from perflab.cluster import INSTALL_HINT, connect, describe, require_distributed
 from perflab.errors import ParameterError
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[distributed.LocalCluster]:
-    with distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address="127.0.0.1:0",
-    ) as running:
-        yield running
 
 
 def _pid() -> int:

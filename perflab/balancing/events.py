@@ -31,14 +31,12 @@ import polars as pl
 from perflab.balancing.balancer import Backend, as_backends
 from perflab.balancing.schema import TRACE
 from perflab.errors import ParameterError
-from perflab.events import events_frame
+from perflab.events import events_frame, group_close
 from perflab.frames import FrameLike, as_frame
 from perflab.stats import change_points
-from perflab.times import At, instant
+from perflab.times import At, instant, window_for
 
 __all__ = ["events"]
-
-_NICE_S = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
 
 
 def events(
@@ -67,8 +65,8 @@ def events(
         The wall-clock time of ``time_s`` 0 (the first request of the log).
     window_s : float, optional
         Window length (s) for the service-time series of each backend; None: about
-        120 windows over the trace, at least 1 s, rounded up to 1, 2, 5, 10, 15, 30 s,
-        1, 2, 5, 10, 15, 30 or 60 min.
+        120 windows over the trace, rounded up to a familiar length
+        (:func:`perflab.times.window_for`).
     min_change : float
         Smallest relative shift of a backend's median service time reported (0.5 =
         +50 % or −33 %, the inverse).
@@ -131,15 +129,10 @@ def events(
     if df.height:
         times = df["time_s"].to_numpy()
         span = float(times.max() - times.min())
-        width = window_s if window_s is not None else _auto_window(span)
+        width = window_s if window_s is not None else float(window_for(span, 120))
         rows += _steps(df, known, origin, width, min_change, terms)
         rows += _bursts(df, known, origin, gap_s, min_errors, terms)
     return events_frame(rows).sort("time", maintain_order=True)
-
-
-def _auto_window(span: float, windows: int = 120) -> float:
-    want = span / windows
-    return float(next((n for n in _NICE_S if n >= want), _NICE_S[-1]))
 
 
 def _who(
@@ -272,13 +265,8 @@ def _bursts(
     for (name,), part in bad.partition_by("backend", as_dict=True, maintain_order=True).items():
         times = part["time_s"].to_list()
         statuses = part["status"].to_list()
-        groups: list[list[int]] = []
-        for i, t in enumerate(times):
-            if not groups or t - times[groups[-1][-1]] >= gap_s:
-                groups.append([])
-            groups[-1].append(i)
         subject, words = _who(name, known, terms)
-        for g in groups:
+        for g in group_close(times, gap_s):
             if len(g) < min_errors:
                 continue
             first, last = times[g[0]], times[g[-1]]

@@ -36,7 +36,7 @@ from perflab.caching.schema import ACCESSES
 from perflab.errors import ParameterError
 from perflab.events import events_frame
 from perflab.frames import FrameLike, as_frame
-from perflab.times import At, duration, instant, span
+from perflab.times import At, duration, instant, span, window_for
 
 __all__ = ["WINDOWS", "events", "hit_ratio_windows"]
 
@@ -47,15 +47,10 @@ _MIN_HISTORY = 3
 _EPOCH_FLOOR_S = 1e8  # 1973: smaller timestamps are relative to a start, not epoch seconds
 
 
-_NICE_S = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 43200, 86400)
-
-
 def _auto_every(gets: pl.DataFrame, windows: int = 20) -> str:
     """About ``windows`` windows over the recording, rounded up to a familiar length."""
     times = gets["timestamp"].to_numpy()
-    span = float(times.max() - times.min())
-    want = span / windows
-    return f"{next((n for n in _NICE_S if n >= want), _NICE_S[-1])}s"
+    return f"{window_for(float(times.max() - times.min()), windows)}s"
 
 
 def _seconds(every: str) -> float:

@@ -27,7 +27,7 @@ from typing import Any
 import polars as pl
 
 from perflab.errors import ParameterError
-from perflab.events import events_frame
+from perflab.events import events_frame, group_close
 from perflab.frames import UTC_DATETIME, FrameLike, Schema, as_frame
 from perflab.pooling.schema import ACQUIRES
 from perflab.times import span
@@ -52,20 +52,6 @@ PERIODS = Schema(
 
 def _gap(gap: str | timedelta) -> timedelta:
     return span(gap, what="gap")
-
-
-def _groups(starts: list[datetime], ends: list[datetime], gap: timedelta) -> list[list[int]]:
-    """Indices (time order) grouped while the next starts < ``gap`` after the last end."""
-    order = sorted(range(len(starts)), key=lambda i: starts[i])
-    out: list[list[int]] = []
-    last_end: datetime | None = None
-    for i in order:
-        if last_end is None or starts[i] - last_end >= gap:
-            out.append([])
-            last_end = ends[i]
-        out[-1].append(i)
-        last_end = max(last_end, ends[i])
-    return out
 
 
 def events(
@@ -164,7 +150,7 @@ def _saturations(
     p = part.to_dict(as_series=False)
     subject, words = _who(pool, terms)
     rows = []
-    for idx in _groups(p["start"], p["end"], gap):
+    for idx in group_close(p["start"], gap, ends=p["end"]):
         start = min(p["start"][i] for i in idx)
         end = max(p["end"][i] for i in idx)
         queued_s = sum(p["duration_ms"][i] for i in idx) / 1000.0
@@ -210,7 +196,7 @@ def _bursts(
             continue
         times = failed["start"].to_list()
         subject, words = _who(pool, terms)
-        for idx in _groups(times, times, gap):
+        for idx in group_close(times, gap):
             if len(idx) < min_failures:
                 continue
             first, last = times[idx[0]], times[idx[-1]]

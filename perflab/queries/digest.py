@@ -129,30 +129,19 @@ def digest(
     if not 0.0 < accuracy < 0.5:
         raise ParameterError(f"accuracy must lie in (0, 0.5), not {accuracy}")
     gamma = (1 + accuracy) / (1 - accuracy)
+    options: dict[str, Any] = {
+        "format": format,
+        "prefix": prefix,
+        "tz": tz,
+        "dialect": dialect,
+        "errors": errors,
+        "log_gamma": math.log(gamma),
+    }
     if client is not None or is_many(path) or not isinstance(path, str | os.PathLike):
         parts = partitions(expand(path), by="file")
-        accs = map_parts(
-            _digest_part,
-            parts,
-            client=client,
-            format=format,
-            prefix=prefix,
-            tz=tz,
-            dialect=dialect,
-            errors=errors,
-            log_gamma=math.log(gamma),
-        )
-        acc = _combine(accs, math.log(gamma))
+        acc = _combine(map_parts(_digest_part, parts, client=client, **options), math.log(gamma))
     else:
-        acc = _digest_part(
-            path,
-            format=format,
-            prefix=prefix,
-            tz=tz,
-            dialect=dialect,
-            errors=errors,
-            log_gamma=math.log(gamma),
-        )
+        acc = _digest_part(path, **options)
     return Digest(
         patterns=acc.patterns(gamma),
         events=acc.events(),

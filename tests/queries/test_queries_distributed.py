@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -29,21 +28,6 @@ PREFIXES = ["%m [%p] %q%u@%d app=%a ", "%t [%p]: [%l-1] user=%u,db=%d,app=%a,cli
 GEN_PREFIX = "%m [%p] %q%u@%d "
 # float sums added per file: equal up to the order of float additions
 SUMS = ("total_ms", "mean_ms", "share_pct", "prepare_ms")
-
-
-@pytest.fixture(scope="module")
-def client() -> Iterator[object]:
-    with (
-        distributed.LocalCluster(
-            n_workers=2,
-            processes=True,
-            threads_per_worker=1,
-            host="127.0.0.1",
-            dashboard_address="127.0.0.1:0",
-        ) as cluster,
-        distributed.Client(cluster) as c,
-    ):
-        yield c
 
 
 def _generated(n: int, seed: int = 7) -> str:

@@ -122,6 +122,7 @@ def notebooks(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Any]:
+    """The shared two-worker cluster, but a task whose worker dies is not retried."""
     import dask
 
     with (
